@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GeographiesConfig(AppConfig):
+    name = "geographies"
+    verbose_name = "Geographies"

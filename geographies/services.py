@@ -1,0 +1,209 @@
+"""Writes: loading the reference fixtures and source files, and rebuilding derived tables."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from levelup_api.core.ingest import IngestError, RunRecorder, file_checksum, last_success
+from levelup_api.core.models import IngestRun
+
+from .ingest.loader import SourceLoader
+from .ingest.spec import SourceSpec, specs_all
+from .models import AreaType, Vintage
+
+DATASET = "geographies"
+REFERENCE_DIR = Path(settings.LEVELUP["FIXTURES_DIR"]) / "geographies"
+
+
+class DryRunRollback(Exception):
+    pass
+
+
+@dataclass
+class SourceOutcome:
+    name: str
+    state: str
+    seconds: float = 0.0
+    rows_read: int = 0
+    counts: dict = field(default_factory=dict)
+    error: IngestError | None = None
+
+
+@dataclass
+class LoadReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    derived: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> SourceOutcome | None:
+        return next((o for o in self.outcomes if o.state == IngestRun.State.FAILED), None)
+
+
+def reference_data_load() -> dict[str, int]:
+    """Upsert area types and vintages from fixtures/geographies/*.toml (small facts we write ourselves)."""
+    types = tomllib.loads((REFERENCE_DIR / "area_types.toml").read_text("utf-8"))["types"]
+    vintages = tomllib.loads((REFERENCE_DIR / "vintages.toml").read_text("utf-8"))["vintages"]
+    with transaction.atomic():
+        for t in types:
+            AreaType.objects.update_or_create(
+                code=t["code"],
+                defaults={"name": t["name"], "level": t["level"], "description": t.get("description", ""),
+                          "entity_codes": t.get("entity_codes", []), "code_pattern": t.get("code_pattern", "")},
+            )
+        by_code = {t.code: t for t in AreaType.objects.all()}
+        for v in vintages:
+            Vintage.objects.update_or_create(
+                code=v["code"],
+                defaults={"area_type": by_code[v["type"]], "name": v["name"], "effective_from": v["effective_from"]},
+            )
+    return {"area_types": len(types), "vintages": len(vintages)}
+
+
+def _selected(specs: list[SourceSpec], only: list[str] | None) -> list[SourceSpec]:
+    if not only:
+        return specs
+    chosen = [s for s in specs if any(fnmatch.fnmatch(s.name, pat) for pat in only)]
+    if not chosen:
+        raise IngestError("--only", f"no source matches {', '.join(only)}; known: {', '.join(s.name for s in specs)}")
+    return chosen
+
+
+def source_load(spec: SourceSpec, *, data_dir: Path, dry_run: bool = False, force: bool = False) -> SourceOutcome:
+    """Load one source file in one transaction, recording the run. Unchanged files are skipped."""
+    path = spec.path(data_dir)
+    if not path.is_file():
+        err = IngestError(spec.file, f"file not found under {path.parent}")
+        return SourceOutcome(spec.name, IngestRun.State.FAILED, error=err)
+    checksum = file_checksum(path, spec.spec_bytes)
+    previous = last_success(DATASET, spec.name)
+    if previous and previous.checksum == checksum and not force:
+        return SourceOutcome(spec.name, IngestRun.State.SKIPPED)
+    recorder = RunRecorder(dataset=DATASET, source=spec.name, path=spec.file, checksum=checksum, dry_run=dry_run)
+    loader = SourceLoader(spec, data_dir)
+    try:
+        with transaction.atomic():
+            result = loader.load()
+            if dry_run:
+                raise DryRunRollback
+    except DryRunRollback:
+        result = loader.result
+    except IngestError as exc:
+        run = recorder.finish(IngestRun.State.FAILED, rows_read=loader.result.rows_read, error=str(exc))
+        return SourceOutcome(spec.name, IngestRun.State.FAILED, run.seconds, loader.result.rows_read, error=exc)
+    run = recorder.finish(IngestRun.State.SUCCEEDED, rows_read=result.rows_read, counts=result.counts)
+    return SourceOutcome(spec.name, IngestRun.State.SUCCEEDED, run.seconds, result.rows_read, result.counts)
+
+
+def geographies_load(
+    *, data_dir: Path, only: list[str] | None = None, dry_run: bool = False, force: bool = False,
+    progress: Callable[[SourceOutcome], None] | None = None,
+) -> LoadReport:
+    """Load every geography source in order, stopping at the first failure; then rebuild derived
+    tables if anything changed (also after a failure, for the sources that did load)."""
+    report = LoadReport()
+    reference_data_load()
+    for spec in _selected(specs_all(), only):
+        outcome = source_load(spec, data_dir=data_dir, dry_run=dry_run, force=force)
+        report.outcomes.append(outcome)
+        if progress:
+            progress(outcome)
+        if outcome.state == IngestRun.State.FAILED:
+            break
+    changed = any(o.state == IngestRun.State.SUCCEEDED for o in report.outcomes)
+    if changed and not dry_run:
+        report.derived = derived_rebuild()
+    return report
+
+
+DERIVED_SQL: list[tuple[str, str]] = [
+    ("vintage_effective_to", """
+        UPDATE geographies_vintage v SET effective_to = n.next_from - 1
+        FROM (SELECT id, lead(effective_from) OVER (PARTITION BY area_type_id ORDER BY effective_from) AS next_from
+              FROM geographies_vintage) n
+        WHERE n.id = v.id AND v.effective_to IS DISTINCT FROM n.next_from - 1
+    """),
+    ("area_names", """
+        UPDATE geographies_area a SET name = x.name
+        FROM (SELECT DISTINCT ON (m.area_id) m.area_id, m.name FROM geographies_areamembership m
+              JOIN geographies_vintage v ON v.id = m.vintage_id
+              ORDER BY m.area_id, v.effective_from DESC, v.id DESC) x
+        WHERE x.area_id = a.id AND a.name <> x.name
+    """),
+    ("area_welsh_names", """
+        UPDATE geographies_area a SET name_cy = x.name_cy
+        FROM (SELECT DISTINCT ON (m.area_id) m.area_id, m.name_cy FROM geographies_areamembership m
+              JOIN geographies_vintage v ON v.id = m.vintage_id WHERE m.name_cy <> ''
+              ORDER BY m.area_id, v.effective_from DESC, v.id DESC) x
+        WHERE x.area_id = a.id AND a.name_cy <> x.name_cy
+    """),
+    # Start: a stated lifespan, else the date a change created the code, else the first vintage we hold.
+    # End: a stated lifespan, else the day before a change replaced it, else (for codes missing from
+    # later vintages of their type) the last day of the last vintage that held them.
+    ("area_active_dates", """
+        WITH life AS (
+            SELECT area_id, min(start) AS s, min("end") AS e FROM geographies_arealifespan GROUP BY area_id
+        ), ch_start AS (
+            SELECT successor_id AS area_id, max(effective_date) AS s FROM geographies_areachange
+            WHERE predecessor_id <> successor_id AND change_type <> 'U' GROUP BY successor_id
+        ), ch_end AS (
+            SELECT predecessor_id AS area_id, min(effective_date) - 1 AS e FROM geographies_areachange
+            WHERE predecessor_id <> successor_id AND change_type <> 'U' GROUP BY predecessor_id
+        ), vint AS (
+            SELECT a.id AS area_id, min(v.effective_from) AS s,
+                   max(v.effective_from) FILTER (WHERE v.area_type_id = a.area_type_id) AS last_own
+            FROM geographies_area a JOIN geographies_areamembership m ON m.area_id = a.id
+            JOIN geographies_vintage v ON v.id = m.vintage_id GROUP BY a.id
+        ), vint_end AS (
+            SELECT vint.area_id, (SELECT min(n.effective_from) - 1 FROM geographies_vintage n
+                                 WHERE n.area_type_id = a.area_type_id AND n.effective_from > vint.last_own) AS e
+            FROM vint JOIN geographies_area a ON a.id = vint.area_id
+        ), dates AS (
+            SELECT a.id, coalesce(life.s, ch_start.s, vint.s) AS s, coalesce(life.e, ch_end.e, vint_end.e) AS e
+            FROM geographies_area a
+            LEFT JOIN life ON life.area_id = a.id LEFT JOIN ch_start ON ch_start.area_id = a.id
+            LEFT JOIN ch_end ON ch_end.area_id = a.id LEFT JOIN vint ON vint.area_id = a.id
+            LEFT JOIN vint_end ON vint_end.area_id = a.id
+        )
+        UPDATE geographies_area a SET active_from = CASE WHEN d.e < d.s THEN NULL ELSE d.s END, active_to = d.e
+        FROM dates d WHERE d.id = a.id
+          AND (a.active_from IS DISTINCT FROM CASE WHEN d.e < d.s THEN NULL ELSE d.s END
+               OR a.active_to IS DISTINCT FROM d.e)
+    """),
+    ("ancestors_clear", "TRUNCATE geographies_areaancestor"),
+    # Closure along vintage-consistent paths: a link continues only from the vintage it arrived in.
+    ("ancestors", """
+        INSERT INTO geographies_areaancestor
+            (descendant_id, descendant_vintage_id, ancestor_id, ancestor_vintage_id, depth, fit)
+        WITH RECURSIVE c(d, dv, a, av, depth, best_fit) AS (
+            SELECT child_id, child_vintage_id, parent_id, parent_vintage_id, 1, fit = 'best_fit'
+            FROM geographies_arealink
+            UNION ALL
+            SELECT c.d, c.dv, l.parent_id, l.parent_vintage_id, c.depth + 1, c.best_fit OR l.fit = 'best_fit'
+            FROM c JOIN geographies_arealink l ON l.child_id = c.a AND l.child_vintage_id = c.av
+            WHERE c.depth < 10
+        )
+        SELECT DISTINCT ON (d, dv, a, av) d, dv, a, av, depth, CASE WHEN best_fit THEN 'best_fit' ELSE 'exact' END
+        FROM c WHERE NOT (d = a AND dv = av)
+        ORDER BY d, dv, a, av, best_fit, depth
+    """),
+    ("analyze", "ANALYZE geographies_areaancestor"),
+]
+
+
+def derived_rebuild() -> dict[str, dict]:
+    """Rebuild derived columns and tables in one transaction; returns rows and seconds per step."""
+    out: dict[str, dict] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, statement in DERIVED_SQL:
+            t0 = time.perf_counter()
+            cursor.execute(statement)
+            out[name] = {"rows": max(cursor.rowcount, 0), "seconds": round(time.perf_counter() - t0, 3)}
+    return out

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "levelup_api.core"
+    label = "core"
+    verbose_name = "Ingest runs and shared plumbing"
+
+    def ready(self) -> None:
+        # Graphene needs to know how to expose geometry columns.
+        from . import graphql_converters  # noqa: F401

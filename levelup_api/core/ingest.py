@@ -1,0 +1,168 @@
+"""Ingest plumbing shared by every loader: precise errors, decoding, CSV reading with line
+numbers, COPY into temporary staging tables, and the record of each run."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection
+from django.utils import timezone
+from psycopg import sql
+
+from .models import IngestRun
+
+
+@dataclass
+class IngestError(Exception):
+    """A load failure that names the file, line, column, value and reason."""
+
+    file: str
+    reason: str
+    line: int | None = None
+    column: str | int | None = None
+    value: str | None = None
+    unit: str = "line"  # "feature" for GeoJSON/TopoJSON
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f", {self.unit} {self.line}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        text = f"{where}: {self.reason}"
+        if self.value is not None:
+            text += f" (value: {self.value!r})"
+        return text
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, self.unit: self.line, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+def file_checksum(path: Path, *extra: bytes) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    for blob in extra:
+        digest.update(blob)
+    return digest.hexdigest()
+
+
+def decode_text(raw: bytes, *, encoding: str, label: str) -> str:
+    """Decode a whole file strictly; a bad byte or a NUL is reported with its line and column."""
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        col = nul - (raw.rfind(b"\n", 0, nul) + 1) + 1
+        raise IngestError(label, "NUL byte in file (PostgreSQL text cannot hold it)", line, col)
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        bad = raw[exc.start : exc.end].hex(" ")
+        raise IngestError(label, f"cannot decode as {encoding}: {exc.reason} (bytes {bad})", line, col) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+@dataclass
+class CsvTable:
+    header: list[str]
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)  # (line number, values)
+
+
+def read_csv(path: Path, *, encoding: str, label: str, header_line: int = 1,
+             required: Iterable[str] = ()) -> CsvTable:
+    """Read a CSV into memory with the physical line number of each record.
+
+    Files here are at most a few MB, so whole-file decoding keeps error reporting exact."""
+    text = decode_text(path.read_bytes(), encoding=encoding, label=label)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    table = None
+    try:
+        for record in reader:
+            line = reader.line_num
+            if header is None:
+                if line < header_line:
+                    continue
+                header = [h.strip() for h in record]
+                missing = [c for c in required if c not in header]
+                if missing:
+                    raise IngestError(label, f"missing column(s) {', '.join(missing)}; found {', '.join(header)}",
+                                      line, missing[0])
+                table = CsvTable(header=header)
+                continue
+            if not record or record == [""]:
+                continue
+            if len(record) != len(header):
+                raise IngestError(label, f"expected {len(header)} fields, found {len(record)}", line, len(record))
+            table.rows.append((line, record))
+    except csv.Error as exc:
+        raise IngestError(label, f"malformed CSV: {exc}", reader.line_num) from None
+    if table is None:
+        raise IngestError(label, "file is empty (no header row)", 1)
+    return table
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """COPY rows into an existing table on the Django connection; returns the row count."""
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+    n = 0
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(stmt) as copy:
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+    return n
+
+
+def create_staging(table: str, columns: Sequence[str], types: Sequence[str] | None = None) -> None:
+    """A temporary table that disappears at commit, so a failed or finished load leaves nothing."""
+    types = types or ["text"] * len(columns)
+    cols = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in zip(columns, types))
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)).as_string(cursor.cursor))
+        cursor.execute(
+            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(sql.Identifier(table), cols).as_string(cursor.cursor)
+        )
+
+
+class RunRecorder:
+    """Records an IngestRun outside the load's transaction, so failures are kept too."""
+
+    def __init__(self, *, dataset: str, source: str, path: str, checksum: str, dry_run: bool):
+        self.started = time.perf_counter()
+        self.run = IngestRun.objects.create(
+            dataset=dataset, source=source, path=path, checksum=checksum, dry_run=dry_run
+        )
+
+    def finish(self, state: str, *, rows_read: int = 0, counts: dict | None = None, error: str = "") -> IngestRun:
+        self.run.state = state
+        self.run.rows_read = rows_read
+        self.run.counts = counts or {}
+        self.run.error = error
+        self.run.finished_at = timezone.now()
+        self.run.seconds = round(time.perf_counter() - self.started, 3)
+        self.run.save()
+        return self.run
+
+
+def last_success(dataset: str, source: str) -> IngestRun | None:
+    return (
+        IngestRun.objects.filter(dataset=dataset, source=source, state=IngestRun.State.SUCCEEDED, dry_run=False)
+        .order_by("-started_at")
+        .first()
+    )
+
+

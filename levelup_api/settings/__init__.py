@@ -1,0 +1,1 @@
+"""Settings package: base.py holds everything; production.py and test.py adjust it."""
