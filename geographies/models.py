@@ -50,7 +50,9 @@ class Vintage(models.Model):
         null=True, blank=True, help_text="Day before the next vintage of the same type took effect (derived)."
     )
     notes = models.TextField(blank=True)
-    history = HistoricalRecords()
+    area_count = models.PositiveIntegerField(default=0, help_text="Areas in this vintage (derived).")
+    boundary_count = models.PositiveIntegerField(default=0, help_text="Boundaries held for it (derived).")
+    history = HistoricalRecords(excluded_fields=["area_count", "boundary_count", "effective_to"])
 
     class Meta:
         ordering = ["area_type__level", "effective_from", "code"]

@@ -130,6 +130,13 @@ DERIVED_SQL: list[tuple[str, str]] = [
               FROM geographies_vintage) n
         WHERE n.id = v.id AND v.effective_to IS DISTINCT FROM n.next_from - 1
     """),
+    ("vintage_counts", """
+        UPDATE geographies_vintage v SET area_count = coalesce(m.n, 0), boundary_count = coalesce(b.n, 0)
+        FROM geographies_vintage v2
+        LEFT JOIN (SELECT vintage_id, count(*) n FROM geographies_areamembership GROUP BY 1) m ON m.vintage_id = v2.id
+        LEFT JOIN (SELECT vintage_id, count(*) n FROM geographies_boundary GROUP BY 1) b ON b.vintage_id = v2.id
+        WHERE v.id = v2.id AND (v.area_count, v.boundary_count) IS DISTINCT FROM (coalesce(m.n, 0), coalesce(b.n, 0))
+    """),
     ("area_names", """
         UPDATE geographies_area a SET name = x.name
         FROM (SELECT DISTINCT ON (m.area_id) m.area_id, m.name FROM geographies_areamembership m

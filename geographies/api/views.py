@@ -1,0 +1,292 @@
+"""REST views for geographies: parse and validate parameters, call selectors, serialize."""
+
+from __future__ import annotations
+
+import math
+
+from django.http import StreamingHttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from levelup_api.core.errors import BadParameter, NotFound
+from levelup_api.core.pagination import PageNumberPagination
+from levelup_api.core.renderers import GeoJSONRenderer, ORJSONRenderer
+
+from .. import selectors
+from ..filters import AreaFilterSet, VintageFilterSet
+from ..models import Area, AreaType, Vintage
+from . import serializers as s
+
+ERRORS = {
+    400: OpenApiResponse(description="A parameter is invalid; the JSON body names it."),
+    404: OpenApiResponse(description="No area with that code."),
+}
+CODE_PARAM = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH,
+                              description="GSS code, e.g. E08000003 (case-insensitive). Ended codes resolve too.")
+VINTAGE_PARAM = OpenApiParameter("vintage", OpenApiTypes.STR, description="Vintage code, e.g. LAD23 or LSOA21.")
+TYPE_PARAM = OpenApiParameter("type", OpenApiTypes.STR, description="Area type code, e.g. LSOA, LAD, RGN.")
+SIMPLIFY_PARAM = OpenApiParameter(
+    "simplify", OpenApiTypes.FLOAT,
+    description="Simplification tolerance in degrees (0 to 1; 0.001 is about 100 m). Topology is preserved.",
+)
+
+
+# -- parameter parsing -------------------------------------------------------------------------
+def get_area(code: str) -> Area:
+    area = selectors.area_get(code=code)
+    if area is None:
+        hint = "" if len(code.strip()) == 9 else " (GSS codes have nine characters, e.g. E08000003)"
+        raise NotFound(f"No area with code {code!r}{hint}.", code=code)
+    return area
+
+
+def param_vintage(request, name: str = "vintage") -> Vintage | None:
+    raw = request.query_params.get(name)
+    if raw is None or not raw.strip():
+        return None
+    vintage = Vintage.objects.select_related("area_type").filter(code=raw.strip().upper()).first()
+    if vintage is None:
+        raise BadParameter(name, f"unknown vintage {raw!r}; see /api/v1/vintages/")
+    return vintage
+
+
+def param_vintages(request, name: str = "vintage") -> list[Vintage]:
+    raw = request.query_params.get(name)
+    if raw is None or not raw.strip():
+        return []
+    codes = [c.strip().upper() for c in raw.split(",") if c.strip()]
+    found = {v.code: v for v in Vintage.objects.select_related("area_type").filter(code__in=codes)}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise BadParameter(name, f"unknown vintage(s) {', '.join(missing)}; see /api/v1/vintages/")
+    by_type = {}
+    for v in found.values():
+        if v.area_type_id in by_type:
+            raise BadParameter(name, f"{by_type[v.area_type_id].code} and {v.code} are both {v.area_type.code}: give one per type")
+        by_type[v.area_type_id] = v
+    return list(found.values())
+
+
+def param_type(request, name: str = "type") -> AreaType | None:
+    raw = request.query_params.get(name)
+    if raw is None or not raw.strip():
+        return None
+    area_type = AreaType.objects.filter(code=raw.strip().upper()).first()
+    if area_type is None:
+        raise BadParameter(name, f"unknown area type {raw!r}; see /api/v1/area-types/")
+    return area_type
+
+
+def param_float(request, name: str, *, low: float, high: float, required: bool = False) -> float | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw.strip() == "":
+        if required:
+            raise BadParameter(name, "is required")
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadParameter(name, f"must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise BadParameter(name, f"must be between {low} and {high}, got {raw}")
+    return value
+
+
+# -- views -------------------------------------------------------------------------------------
+@extend_schema(tags=["geographies"], summary="List area types",
+               description="Every area type with its GSS entity codes, size order and vintages.")
+class AreaTypeListView(generics.ListAPIView):
+    serializer_class = s.AreaTypeSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.area_type_list()
+
+
+@extend_schema(tags=["geographies"], summary="List vintages (boundary versions)",
+               description="Boundary versions with effective dates and how many areas and boundaries each holds.")
+class VintageListView(generics.ListAPIView):
+    serializer_class = s.VintageSerializer
+    pagination_class = None
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = VintageFilterSet
+
+    def get_queryset(self):
+        return selectors.vintage_list()
+
+
+@extend_schema(
+    tags=["geographies"], summary="List and search areas",
+    description=(
+        "Areas filtered by type, vintage, parent (all descendants, at any depth), the date they were in "
+        "force, and a code or name search. Ordered by code, paginated with a total count."
+    ),
+    responses={200: s.AreaListSerializer(many=True), 400: ERRORS[400]},
+)
+class AreaListView(generics.ListAPIView):
+    serializer_class = s.AreaListSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AreaFilterSet
+    pagination_class = PageNumberPagination
+
+    def get_queryset(self):
+        return selectors.area_list_prefetched(selectors.area_base())
+
+
+@extend_schema(
+    tags=["geographies"], summary="One area by GSS code",
+    description=(
+        "Names, type, the vintages that hold it, when it was in force, its parents in each vintage, and its "
+        "code history. A code that has ended still answers 200: `status` is `terminated`, `message` says when, "
+        "and `successors` names what replaced it."
+    ),
+    parameters=[CODE_PARAM], responses={200: s.AreaDetailSerializer, 404: ERRORS[404]},
+)
+class AreaDetailView(APIView):
+    def get(self, request, code: str):
+        return Response(s.AreaDetailSerializer(get_area(code), context={"request": request}).data)
+
+
+@extend_schema(
+    tags=["geographies"], summary="Areas below an area",
+    description=(
+        "With `vintage`: every descendant in that vintage (Manchester's LSOAs: `vintage=LSOA21`). With `type` only: "
+        "the newest vintage of that type that has descendants. With neither: the direct children in the newest "
+        "vintage that has any. Paginated."
+    ),
+    parameters=[CODE_PARAM, TYPE_PARAM, VINTAGE_PARAM],
+    responses={200: s.ChildrenResponseSerializer, 400: ERRORS[400], 404: ERRORS[404]},
+)
+class AreaChildrenView(APIView):
+    pagination_class = PageNumberPagination
+
+    def get(self, request, code: str):
+        area = get_area(code)
+        area_type, vintage = param_type(request), param_vintage(request)
+        try:
+            children = selectors.area_children(area=area, area_type=area_type, vintage=vintage)
+        except selectors.SelectorError as exc:
+            raise BadParameter(exc.parameter, exc.message) from None
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.area_list_prefetched(children.areas), request, view=self)
+        body = paginator.get_paginated_response(s.AreaListSerializer(page, many=True).data).data
+        return Response({
+            "parent": area.code,
+            "vintage": children.vintage.code if children.vintage else None,
+            "type": children.vintage.area_type.code if children.vintage else None,
+            **body,
+        })
+
+
+@extend_schema(
+    tags=["geographies"], summary="Areas above an area",
+    description=(
+        "Every ancestor along the hierarchy of one vintage of the area (default: the newest vintage of its own "
+        "type), smallest first. Links that ONS defines by best fit say so in `fit`."
+    ),
+    parameters=[CODE_PARAM, VINTAGE_PARAM],
+    responses={200: s.AncestorsResponseSerializer, 400: ERRORS[400], 404: ERRORS[404]},
+)
+class AreaAncestorsView(APIView):
+    def get(self, request, code: str):
+        area = get_area(code)
+        try:
+            vintage, rows = selectors.area_ancestors(area=area, vintage=param_vintage(request))
+        except selectors.SelectorError as exc:
+            raise BadParameter(exc.parameter, exc.message) from None
+        return Response({
+            "code": area.code,
+            "vintage": vintage.code if vintage else None,
+            "ancestors": s.AncestorSerializer(rows, many=True).data,
+        })
+
+
+@extend_schema(
+    tags=["geographies"], summary="An area's boundary as a GeoJSON Feature",
+    description="EPSG:4326. Default vintage: the newest boundary of the area's own type.",
+    parameters=[CODE_PARAM, VINTAGE_PARAM, SIMPLIFY_PARAM],
+    responses={200: s.BoundaryFeatureSerializer, 400: ERRORS[400], 404: ERRORS[404]},
+)
+class AreaBoundaryView(APIView):
+    renderer_classes = [GeoJSONRenderer, ORJSONRenderer]
+
+    def get(self, request, code: str):
+        area = get_area(code)
+        vintage = param_vintage(request)
+        simplify = param_float(request, "simplify", low=0, high=1)
+        boundary = selectors.boundary_for_area(area=area, vintage=vintage, simplify=simplify)
+        if boundary is None:
+            held = [b.vintage.code for b in area.boundaries.all()]
+            where = f" in {vintage.code}" if vintage else ""
+            raise NotFound(f"No boundary for {area.code}{where}.", boundary_vintages=held)
+        return Response(s.BoundaryFeatureSerializer(boundary).data)
+
+
+@extend_schema(
+    tags=["geographies"], summary="Boundaries as a GeoJSON FeatureCollection",
+    description=(
+        "All boundaries of one vintage (or the newest vintage with boundaries of `type`), optionally only those "
+        "below `parent`. Streamed, so the 35,672 LSOA 2021 boundaries come back in one response."
+    ),
+    parameters=[TYPE_PARAM, VINTAGE_PARAM, SIMPLIFY_PARAM,
+                OpenApiParameter("parent", OpenApiTypes.STR, description="GSS code: only boundaries below it.")],
+    responses={(200, "application/geo+json"): OpenApiTypes.OBJECT, 400: ERRORS[400]},
+)
+class BoundaryCollectionView(APIView):
+    renderer_classes = [GeoJSONRenderer, ORJSONRenderer]
+
+    def get(self, request):
+        area_type, vintage = param_type(request), param_vintage(request)
+        simplify = param_float(request, "simplify", low=0, high=1)
+        parent = None
+        if request.query_params.get("parent"):
+            parent = selectors.area_get(code=request.query_params["parent"])
+            if parent is None:
+                raise BadParameter("parent", f"unknown area code {request.query_params['parent']!r}")
+        if vintage is None:
+            if area_type is None:
+                raise BadParameter("vintage", "give a vintage (e.g. LAD23) or a type (e.g. LAD)")
+            vintage = selectors.latest_boundary_vintage(area_type=area_type)
+            if vintage is None:
+                raise BadParameter("type", f"no boundaries are held for type {area_type.code}")
+        elif area_type is not None and vintage.area_type_id != area_type.id:
+            raise BadParameter("vintage", f"{vintage.code} is a {vintage.area_type.code} vintage, not {area_type.code}")
+
+        def body():
+            yield b'{"type":"FeatureCollection","vintage":"' + vintage.code.encode() + b'","features":['
+            first = True
+            for feature in selectors.boundary_features(vintage=vintage, parent=parent, simplify=simplify):
+                yield feature if first else b"," + feature
+                first = False
+            yield b"]}"
+
+        return StreamingHttpResponse(body(), content_type="application/geo+json")
+
+
+@extend_schema(
+    tags=["geographies"], summary="Which areas contain a point",
+    description=(
+        "Every area containing the point (WGS84 longitude/latitude), one per area type: in the vintages you "
+        "name (comma-separated, one per type) and otherwise the newest vintage with boundaries of each type."
+    ),
+    parameters=[
+        OpenApiParameter("lon", OpenApiTypes.FLOAT, required=True, description="Longitude, -180 to 180."),
+        OpenApiParameter("lat", OpenApiTypes.FLOAT, required=True, description="Latitude, -90 to 90."),
+        OpenApiParameter("vintage", OpenApiTypes.STR, description="Vintage codes, comma-separated, e.g. LAD22,LSOA21."),
+    ],
+    responses={200: s.PointLookupSerializer, 400: ERRORS[400]},
+)
+class PointLookupView(APIView):
+    def get(self, request):
+        lon = param_float(request, "lon", low=-180, high=180, required=True)
+        lat = param_float(request, "lat", low=-90, high=90, required=True)
+        hits = selectors.point_lookup(lon=lon, lat=lat, vintages=param_vintages(request))
+        return Response({
+            "lon": lon, "lat": lat,
+            "areas": [{"code": h.code, "name": h.name, "type": h.type_code, "type_name": h.type_name,
+                       "vintage": h.vintage} for h in hits],
+        })

@@ -1,0 +1,228 @@
+"""GraphQL types and the query mixin for geographies. Resolvers are thin: they call the same
+selectors as REST, and eager-load exactly the relations the query selects, so a list of areas
+with their parents and successors costs a fixed number of SQL queries."""
+
+from __future__ import annotations
+
+import datetime
+
+import graphene
+import orjson
+
+from graphene import relay
+from graphene.types.generic import GenericScalar
+from graphene_django import DjangoObjectType
+from graphene_django.filter import DjangoFilterConnectionField, GlobalIDFilter
+from graphql import GraphQLError
+from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
+
+from . import selectors
+from .filters import AreaFilterSet
+from .models import Area, AreaType, ChangeType, Vintage
+
+# GraphQL field name -> selector relation name.
+RELATION_FIELDS = {
+    "vintages": "vintages",
+    "parents": "parents",
+    "predecessors": "predecessors",
+    "successors": "successors",
+    "boundaryVintages": "boundary_vintages",
+}
+
+
+def _child_fields(info, nodes) -> set[str]:
+    """Names selected directly under `nodes`, looking through fragments and connection edges/node."""
+    names: set[str] = set()
+    stack = [sel for n in nodes if n.selection_set for sel in n.selection_set.selections]
+    while stack:
+        sel = stack.pop()
+        if isinstance(sel, FieldNode):
+            if sel.name.value in {"edges", "node"} and sel.selection_set:
+                stack.extend(sel.selection_set.selections)
+            else:
+                names.add(sel.name.value)
+        elif isinstance(sel, InlineFragmentNode):
+            stack.extend(sel.selection_set.selections)
+        elif isinstance(sel, FragmentSpreadNode):
+            stack.extend(info.fragments[sel.name.value].selection_set.selections)
+    return names
+
+
+def prefetch_for_selection(qs, info):
+    selected = _child_fields(info, info.field_nodes)
+    return selectors.area_prefetch(qs, relations={RELATION_FIELDS[f] for f in selected if f in RELATION_FIELDS})
+
+
+def _vintage(code: str | None) -> Vintage | None:
+    if not code:
+        return None
+    vintage = Vintage.objects.select_related("area_type").filter(code=code.strip().upper()).first()
+    if vintage is None:
+        raise GraphQLError(f"unknown vintage {code!r}", extensions={"parameter": "vintage"})
+    return vintage
+
+
+def _area_type(code: str | None) -> AreaType | None:
+    if not code:
+        return None
+    area_type = AreaType.objects.filter(code=code.strip().upper()).first()
+    if area_type is None:
+        raise GraphQLError(f"unknown area type {code!r}", extensions={"parameter": "type"})
+    return area_type
+
+
+class AreaTypeType(DjangoObjectType):
+    class Meta:
+        model = AreaType
+        name = "AreaType"
+        fields = ("code", "name", "description", "entity_codes", "code_pattern", "level", "vintages")
+
+
+class VintageType(DjangoObjectType):
+    class Meta:
+        model = Vintage
+        name = "Vintage"
+        fields = ("code", "name", "area_type", "effective_from", "effective_to", "area_count", "boundary_count")
+
+
+class AreaGraphFilterSet(AreaFilterSet):
+    # Relay global IDs; with BigAutoField django-filter needs this declared explicitly.
+    id = GlobalIDFilter()
+
+    class Meta(AreaFilterSet.Meta):
+        fields = [*AreaFilterSet.Meta.fields, "id"]
+
+
+class ParentLink(graphene.ObjectType):
+    vintage = graphene.String(required=True, description="The vintage of this area the link belongs to.")
+    parent_vintage = graphene.String(required=True)
+    fit = graphene.String(required=True, description="exact or best_fit")
+    area = graphene.Field(lambda: AreaNode, required=True)
+
+
+class CodeChange(graphene.ObjectType):
+    area = graphene.Field(lambda: AreaNode, required=True)
+    change_type = graphene.String(required=True, description="unchanged, split, merged or irregular")
+    change_code = graphene.String(required=True, description="ONS U/S/M/X")
+    effective_date = graphene.Date(required=True)
+    weight = graphene.Float()
+
+    @staticmethod
+    def from_change(change, area):
+        return CodeChange(area=area, change_type=ChangeType(change.change_type).label, change_code=change.change_type,
+                          effective_date=change.effective_date,
+                          weight=float(change.weight) if change.weight is not None else None)
+
+
+class AncestorLink(graphene.ObjectType):
+    area = graphene.Field(lambda: AreaNode, required=True)
+    vintage = graphene.String(required=True)
+    depth = graphene.Int(required=True)
+    fit = graphene.String(required=True)
+
+
+class CountedConnection(relay.Connection):
+    class Meta:
+        abstract = True
+
+    total_count = graphene.Int(required=True, description="Rows matching the filters, across all pages.")
+
+    def resolve_total_count(root, info):
+        return root.length
+
+
+class AreaNode(DjangoObjectType):
+    type = graphene.String(required=True, description="Primary area type code.")
+    status = graphene.String(required=True, description="live or terminated")
+    vintages = graphene.List(graphene.NonNull(VintageType), required=True)
+    parents = graphene.List(graphene.NonNull(ParentLink), required=True)
+    predecessors = graphene.List(graphene.NonNull(CodeChange), required=True)
+    successors = graphene.List(graphene.NonNull(CodeChange), required=True)
+    boundary_vintages = graphene.List(graphene.NonNull(graphene.String), required=True)
+    children = graphene.List(
+        graphene.NonNull(lambda: AreaNode), required=True,
+        type=graphene.String(description="Area type code"), vintage=graphene.String(description="Vintage code"),
+        description="Descendants in `vintage`, or the newest vintage of `type`, or direct children.",
+    )
+    ancestors = graphene.List(graphene.NonNull(AncestorLink), required=True, vintage=graphene.String())
+    boundary = GenericScalar(
+        vintage=graphene.String(), simplify=graphene.Float(description="Tolerance in degrees, 0 to 1"),
+        description="GeoJSON Feature of the boundary (EPSG:4326), or null.",
+    )
+
+    class Meta:
+        model = Area
+        name = "Area"
+        interfaces = (relay.Node,)
+        connection_class = CountedConnection
+        filterset_class = AreaGraphFilterSet
+        fields = ("code", "name", "name_cy", "entity", "area_type", "active_from", "active_to")
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return prefetch_for_selection(queryset.order_by("code"), info)
+
+    def resolve_type(self, info):
+        return self.area_type.code
+
+    def resolve_status(self, info):
+        return "terminated" if self.active_to and self.active_to < datetime.date.today() else "live"
+
+    def resolve_vintages(self, info):
+        return [m.vintage for m in self.memberships.all()]
+
+    def resolve_parents(self, info):
+        return [ParentLink(vintage=link.child_vintage.code, parent_vintage=link.parent_vintage.code, fit=link.fit,
+                           area=link.parent) for link in self.parent_links.all()]
+
+    def resolve_predecessors(self, info):
+        return [CodeChange.from_change(c, c.predecessor) for c in self.predecessor_changes.all()]
+
+    def resolve_successors(self, info):
+        return [CodeChange.from_change(c, c.successor) for c in self.successor_changes.all()]
+
+    def resolve_boundary_vintages(self, info):
+        return [b.vintage.code for b in self.boundaries.all()]
+
+    def resolve_children(self, info, type=None, vintage=None):
+        try:
+            children = selectors.area_children(area=self, area_type=_area_type(type), vintage=_vintage(vintage))
+        except selectors.SelectorError as exc:
+            raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
+        return prefetch_for_selection(children.areas, info)
+
+    def resolve_ancestors(self, info, vintage=None):
+        try:
+            _, rows = selectors.area_ancestors(area=self, vintage=_vintage(vintage))
+        except selectors.SelectorError as exc:
+            raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
+        return [AncestorLink(area=r.ancestor, vintage=r.ancestor_vintage.code, depth=r.depth, fit=r.fit) for r in rows]
+
+    def resolve_boundary(self, info, vintage=None, simplify=None):
+        if simplify is not None and not 0 <= simplify <= 1:
+            raise GraphQLError("simplify must be between 0 and 1", extensions={"parameter": "simplify"})
+        boundary = selectors.boundary_for_area(area=self, vintage=_vintage(vintage), simplify=simplify)
+        if boundary is None:
+            return None
+        return {
+            "type": "Feature",
+            "properties": {"code": self.code, "name": self.name, "vintage": boundary.vintage.code,
+                           "type": boundary.vintage.area_type.code, "resolution": boundary.resolution},
+            "geometry": orjson.loads(boundary.shape.geojson),
+        }
+
+
+class GeographyQueries(graphene.ObjectType):
+    area_types = graphene.List(graphene.NonNull(AreaTypeType), required=True)
+    vintages = graphene.List(graphene.NonNull(VintageType), required=True, type=graphene.String())
+    area = graphene.Field(AreaNode, code=graphene.String(required=True), description="One area by GSS code.")
+    areas = DjangoFilterConnectionField(AreaNode, description="Areas, with the same filters as /api/v1/areas/.")
+
+    def resolve_area_types(self, info):
+        return selectors.area_type_list()
+
+    def resolve_vintages(self, info, type=None):
+        return selectors.vintage_list(area_type=_area_type(type))
+
+    def resolve_area(self, info, code):
+        return prefetch_for_selection(Area.objects.filter(code=code.strip().upper()), info).first()
