@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import time
 import tomllib
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from levelup_api.core.ingest import IngestError, RunRecorder, file_checksum, last_success
 from levelup_api.core.models import IngestRun
@@ -35,6 +37,7 @@ class SourceOutcome:
     rows_read: int = 0
     counts: dict = field(default_factory=dict)
     error: IngestError | None = None
+    checksum: str = ""
 
 
 @dataclass
@@ -77,29 +80,34 @@ def _selected(specs: list[SourceSpec], only: list[str] | None) -> list[SourceSpe
 
 
 def source_load(spec: SourceSpec, *, data_dir: Path, dry_run: bool = False, force: bool = False) -> SourceOutcome:
-    """Load one source file in one transaction, recording the run. Unchanged files are skipped."""
+    """Load one source file in one transaction, recording the run. Unchanged files are skipped.
+
+    In a dry run the caller owns the (rolled back) transaction and records the run afterwards."""
     path = spec.path(data_dir)
     if not path.is_file():
         err = IngestError(spec.file, f"file not found under {path.parent}")
         return SourceOutcome(spec.name, IngestRun.State.FAILED, error=err)
     checksum = file_checksum(path, spec.spec_bytes)
     previous = last_success(DATASET, spec.name)
-    if previous and previous.checksum == checksum and not force:
+    if previous and previous.checksum == checksum and not (force or dry_run):
         return SourceOutcome(spec.name, IngestRun.State.SKIPPED)
-    recorder = RunRecorder(dataset=DATASET, source=spec.name, path=spec.file, checksum=checksum, dry_run=dry_run)
+    recorder = None if dry_run else RunRecorder(dataset=DATASET, source=spec.name, path=spec.file,
+                                                checksum=checksum, dry_run=False)
     loader = SourceLoader(spec, data_dir)
+    started = time.perf_counter()
     try:
         with transaction.atomic():
             result = loader.load()
-            if dry_run:
-                raise DryRunRollback
-    except DryRunRollback:
-        result = loader.result
     except IngestError as exc:
-        run = recorder.finish(IngestRun.State.FAILED, rows_read=loader.result.rows_read, error=str(exc))
-        return SourceOutcome(spec.name, IngestRun.State.FAILED, run.seconds, loader.result.rows_read, error=exc)
-    run = recorder.finish(IngestRun.State.SUCCEEDED, rows_read=result.rows_read, counts=result.counts)
-    return SourceOutcome(spec.name, IngestRun.State.SUCCEEDED, run.seconds, result.rows_read, result.counts)
+        outcome = SourceOutcome(spec.name, IngestRun.State.FAILED, rows_read=loader.result.rows_read, error=exc)
+    else:
+        outcome = SourceOutcome(spec.name, IngestRun.State.SUCCEEDED, rows_read=result.rows_read, counts=result.counts)
+    outcome.seconds = round(time.perf_counter() - started, 3)
+    outcome.checksum = checksum
+    if recorder:
+        recorder.finish(outcome.state, rows_read=outcome.rows_read, counts=outcome.counts,
+                        error=str(outcome.error or ""))
+    return outcome
 
 
 def geographies_load(
@@ -107,18 +115,34 @@ def geographies_load(
     progress: Callable[[SourceOutcome], None] | None = None,
 ) -> LoadReport:
     """Load every geography source in order, stopping at the first failure; then rebuild derived
-    tables if anything changed (also after a failure, for the sources that did load)."""
+    tables if anything changed (also after a failure, for the sources that did load).
+
+    A dry run loads everything in one transaction (later files depend on earlier ones), rolls it
+    back, and then records each run as a dry run."""
     report = LoadReport()
-    reference_data_load()
-    for spec in _selected(specs_all(), only):
-        outcome = source_load(spec, data_dir=data_dir, dry_run=dry_run, force=force)
-        report.outcomes.append(outcome)
-        if progress:
-            progress(outcome)
-        if outcome.state == IngestRun.State.FAILED:
-            break
-    changed = any(o.state == IngestRun.State.SUCCEEDED for o in report.outcomes)
-    if changed and not dry_run:
+    specs = _selected(specs_all(), only)
+    try:
+        # Real loads commit file by file; a dry run shares one transaction that is rolled back.
+        with transaction.atomic() if dry_run else contextlib.nullcontext():
+            reference_data_load()
+            for spec in specs:
+                outcome = source_load(spec, data_dir=data_dir, dry_run=dry_run, force=force)
+                report.outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+                if outcome.state == IngestRun.State.FAILED:
+                    break
+            if dry_run:
+                raise DryRunRollback
+    except DryRunRollback:
+        for o in report.outcomes:
+            IngestRun.objects.create(
+                dataset=DATASET, source=o.name, path=next(s.file for s in specs if s.name == o.name),
+                checksum=o.checksum, state=o.state, dry_run=True, finished_at=timezone.now(), seconds=o.seconds,
+                rows_read=o.rows_read, counts=o.counts, error=str(o.error or ""),
+            )
+        return report
+    if any(o.state == IngestRun.State.SUCCEEDED for o in report.outcomes):
         report.derived = derived_rebuild()
     return report
 
@@ -184,7 +208,8 @@ DERIVED_SQL: list[tuple[str, str]] = [
           AND (a.active_from IS DISTINCT FROM CASE WHEN d.e < d.s THEN NULL ELSE d.s END
                OR a.active_to IS DISTINCT FROM d.e)
     """),
-    ("ancestors_clear", "TRUNCATE geographies_areaancestor"),
+    # Deferred FK checks from this transaction's inserts must run before TRUNCATE is allowed.
+    ("ancestors_clear", "SET CONSTRAINTS ALL IMMEDIATE; TRUNCATE geographies_areaancestor"),
     # Closure along vintage-consistent paths: a link continues only from the vintage it arrived in.
     ("ancestors", """
         INSERT INTO geographies_areaancestor

@@ -71,8 +71,8 @@ class SourceLoader:
         self.code_re = "|".join([GSS, *patterns])
 
     # -- helpers -----------------------------------------------------------------------------
-    def fail(self, reason: str, line=None, column=None, value=None):
-        unit = "line" if self.spec.format == "csv" else "feature"
+    def fail(self, reason: str, line=None, column=None, value=None, unit: str | None = None):
+        unit = unit or ("line" if self.spec.format == "csv" else "feature")
         raise IngestError(self.label, reason, line, column, value, unit)
 
     def vintage_id(self, code: str) -> int:
@@ -167,6 +167,9 @@ class SourceLoader:
     def remove_previous(self) -> None:
         """A source is replaced whole on reload (memberships are kept: codes are never reused)."""
         with connection.cursor() as cursor:
+            # Django cascades deletes in Python, not in the database: remove the derived pieces first.
+            _q(cursor, sql.SQL("DELETE FROM {p} WHERE boundary_id IN (SELECT id FROM {b} WHERE source = %s)").format(
+                p=sql.Identifier(T_PIECE), b=sql.Identifier(T_BOUNDARY)), [self.spec.name])
             for table in (T_LINK, T_CHANGE, T_LIFE, T_BOUNDARY):
                 n = _q(cursor, sql.SQL("DELETE FROM {} WHERE source = %s").format(sql.Identifier(table)),
                        [self.spec.name]).rowcount
@@ -186,7 +189,7 @@ class SourceLoader:
         name = self.col(entry.name)
         name_cy = self.col(entry.name_cy) if entry.name_cy else sql.SQL("NULL")
         _q(cursor, sql.SQL(
-            "CREATE TEMP TABLE {t} ON COMMIT DROP AS SELECT s._line, {code} AS code, {name} AS name, "
+            "DROP TABLE IF EXISTS {t}; CREATE TEMP TABLE {t} ON COMMIT DROP AS SELECT s._line, {code} AS code, {name} AS name, "
             "{cy} AS name_cy, {vid} AS vintage_id FROM {stage} s WHERE {filters}"
         ).format(t=sql.Identifier(t), code=code, name=name, cy=name_cy, vid=self.vintage_sql(entry.vintage, code),
                  stage=sql.Identifier(STAGE), filters=self.filters(entry, [entry.code])))
@@ -233,7 +236,7 @@ class SourceLoader:
         t = f"stg_links_{i}"
         child, parent = self.col(entry.child), self.col(entry.parent)
         _q(cursor, sql.SQL(
-            "CREATE TEMP TABLE {t} ON COMMIT DROP AS SELECT s._line, {c} AS child, {cv} AS child_vid, "
+            "DROP TABLE IF EXISTS {t}; CREATE TEMP TABLE {t} ON COMMIT DROP AS SELECT s._line, {c} AS child, {cv} AS child_vid, "
             "{p} AS parent, {pv} AS parent_vid FROM {stage} s WHERE {filters}"
         ).format(t=sql.Identifier(t), c=child, p=parent, cv=self.vintage_sql(entry.child_vintage, child),
                  pv=self.vintage_sql(entry.parent_vintage, parent), stage=sql.Identifier(STAGE),
@@ -256,7 +259,7 @@ class SourceLoader:
             # Keep the parent holding most rows of each child (ties: lowest code); mark as best fit
             # where the rows disagreed.
             _q(cursor, sql.SQL(
-                "CREATE TEMP TABLE {r} ON COMMIT DROP AS SELECT DISTINCT ON (child, child_vid, parent_vid) "
+                "DROP TABLE IF EXISTS {r}; CREATE TEMP TABLE {r} ON COMMIT DROP AS SELECT DISTINCT ON (child, child_vid, parent_vid) "
                 "min(_line) AS _line, child, child_vid, parent, parent_vid, "
                 "count(*) OVER (PARTITION BY child, child_vid, parent_vid) AS candidates "
                 "FROM {t} GROUP BY child, child_vid, parent, parent_vid "
@@ -304,7 +307,7 @@ class SourceLoader:
             ctype = sql.SQL("coalesce(({m}::jsonb ->> {c}), {c})").format(
                 m=sql.Literal(orjson.dumps(entry.type_map).decode()), c=ctype)
         _q(cursor, sql.SQL(
-            "CREATE TEMP TABLE {t} ON COMMIT DROP AS SELECT s._line, {p} AS pred, {s} AS succ, {ct} AS ctype, "
+            "DROP TABLE IF EXISTS {t}; CREATE TEMP TABLE {t} ON COMMIT DROP AS SELECT s._line, {p} AS pred, {s} AS succ, {ct} AS ctype, "
             "({d})::text AS eff FROM {stage} s WHERE {filters}").format(
                 t=sql.Identifier(t), p=pred, s=succ, ct=ctype,
                 d=self.date_sql(entry, entry.effective_date, entry.effective_year),
@@ -357,7 +360,7 @@ class SourceLoader:
         end = self.date_sql(entry, None, entry.end_year) if entry.end_year else (
             self.col(entry.end) if entry.end else sql.SQL("NULL"))
         _q(cursor, sql.SQL(
-            "CREATE TEMP TABLE {t} ON COMMIT DROP AS SELECT s._line, {c} AS code, {st} AS start, ({en})::text AS "
+            "DROP TABLE IF EXISTS {t}; CREATE TEMP TABLE {t} ON COMMIT DROP AS SELECT s._line, {c} AS code, {st} AS start, ({en})::text AS "
             "finish FROM {stage} s WHERE {filters}").format(
                 t=sql.Identifier(t), c=self.col(entry.code), st=start, en=end, stage=sql.Identifier(STAGE),
                 filters=self.filters(entry, [entry.code])))
@@ -392,7 +395,7 @@ class SourceLoader:
             try:
                 doc = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
-                self.fail(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)
+                self.fail(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno, unit="line")
             if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
                 self.fail("not a GeoJSON FeatureCollection", 1, "type")
             for n, feat in enumerate(doc.get("features") or [], start=1):
@@ -454,7 +457,7 @@ class SourceLoader:
             try:
                 with transaction.atomic():
                     _q(cursor, sql.SQL(
-                        "CREATE TEMP TABLE stg_geom_parsed ON COMMIT DROP AS SELECT _line, vintage_id, code, "
+                        "DROP TABLE IF EXISTS stg_geom_parsed; CREATE TEMP TABLE stg_geom_parsed ON COMMIT DROP AS SELECT _line, vintage_id, code, "
                         "ST_SetSRID(ST_GeomFromGeoJSON(geojson), 4326) AS geom FROM {t}").format(t=sql.Identifier(t)))
             except (DataError, InternalError) as exc:
                 self.locate_bad_geometry(cursor, t, entry, where, exc)

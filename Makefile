@@ -1,0 +1,50 @@
+# Two commands do everything: `make run` (install, database, load real data, serve) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 3
+export DJANGO_SETTINGS_MODULE ?= levelup_api.settings.base
+
+.PHONY: run test install db migrate load serve lint bench clean-db help
+
+help:
+	@echo "make run   - install, prepare PostgreSQL+PostGIS, load the real data, serve on http://$(HOST):$(PORT)"
+	@echo "make test  - install, prepare the database server, run the whole test suite"
+	@echo "make bench - run the benchmarks under bench/ against the loaded database"
+
+run: load
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@echo "Serving on http://$(HOST):$(PORT)/api/v1/  (docs: /api/docs/, GraphQL: /graphql, admin: /admin/)"
+	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
+
+test: db
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+db: install
+	bash scripts/ensure_db.sh
+
+migrate: db
+	$(BIN)/python manage.py migrate --noinput -v1
+
+load: migrate
+	$(BIN)/python manage.py load_geographies
+
+serve:
+	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: load
+	$(BIN)/python bench/point_lookup.py

@@ -1,0 +1,19 @@
+"""Test set-up: the real geography files are loaded once per session into the test database
+(about a minute on a fresh database; seconds with --reuse-db, since unchanged files are skipped)."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("load_geographies", stdout=StringIO())
+
+
+@pytest.fixture
+def api(db) -> APIClient:
+    return APIClient()
