@@ -4,6 +4,7 @@
 import django_filters as filters
 from django import forms
 from django.db.models import Q
+from drf_spectacular.drainage import set_override
 
 from . import selectors
 from .models import Area, AreaType, Vintage
@@ -23,9 +24,20 @@ class CodeChoiceFilter(filters.ModelChoiceFilter):
         kwargs.setdefault("to_field_name", "code")
         kwargs.setdefault("error_messages", {"invalid_choice": "unknown code %(value)s"})
         super().__init__(*args, **kwargs)
+        # OpenAPI: a code string (not the model's integer key), with the filter's own description.
+        set_override(self, "field", {"type": "string", "description": kwargs.get("help_text", "")})
 
     def filter(self, qs, value):
         return qs  # applied together in AreaFilterSet.filter_queryset
+
+
+class AreaFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        area_type, vintage = data.get("type"), data.get("vintage")
+        if area_type is not None and vintage is not None and vintage.area_type_id != area_type.id:
+            self.add_error("vintage", f"{vintage.code} is a {vintage.area_type.code} vintage, not {area_type.code}")
+        return data
 
 
 class AreaFilterSet(filters.FilterSet):
@@ -53,14 +65,12 @@ class AreaFilterSet(filters.FilterSet):
     class Meta:
         model = Area
         fields = ["type", "vintage", "parent", "active_on", "q"]
+        form = AreaFilterForm
 
     def filter_queryset(self, queryset):
         data = self.form.cleaned_data
         area_type, vintage, parent = data.get("type"), data.get("vintage"), data.get("parent")
         if vintage is not None:
-            if area_type is not None and vintage.area_type_id != area_type.id:
-                self.form.add_error("vintage", f"{vintage.code} is a {vintage.area_type.code} vintage, not {area_type.code}")
-                return queryset.none()
             queryset = queryset.filter(selectors.area_has_membership(vintage=vintage))
         elif area_type is not None:
             queryset = queryset.filter(selectors.area_in_type(area_type=area_type))

@@ -43,8 +43,10 @@ def area_list_prefetched(qs: QuerySet[Area]) -> QuerySet[Area]:
     return area_prefetch(qs, relations={"vintages"})
 
 
-def area_get(*, code: str) -> Area | None:
-    return area_detail_queryset().filter(code=code.strip().upper()).first()
+def area_get(*, code: str, relations: set[str] | frozenset[str] | None = None) -> Area | None:
+    """One area by code (case-insensitive), with the named relations eager-loaded (default: all)."""
+    qs = area_prefetch(Area.objects.all(), relations=AREA_RELATIONS if relations is None else relations)
+    return qs.filter(code=code.strip().upper()).first()
 
 
 def _relation_prefetches() -> dict[str, Prefetch]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import hashlib
 import time
 import tomllib
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from .ingest.spec import SourceSpec, specs_all
 from .models import AreaType, Vintage
 
 DATASET = "geographies"
+DERIVED_SOURCE = "_derived"
 REFERENCE_DIR = Path(settings.LEVELUP["FIXTURES_DIR"]) / "geographies"
 
 
@@ -142,8 +144,16 @@ def geographies_load(
                 rows_read=o.rows_read, counts=o.counts, error=str(o.error or ""),
             )
         return report
-    if any(o.state == IngestRun.State.SUCCEEDED for o in report.outcomes):
+    # Rebuild when data changed, or when the derivation itself changed since the last rebuild.
+    derived_checksum = hashlib.sha256(repr(DERIVED_SQL).encode()).hexdigest()
+    previous = last_success(DATASET, DERIVED_SOURCE)
+    if any(o.state == IngestRun.State.SUCCEEDED for o in report.outcomes) or (
+        previous is None or previous.checksum != derived_checksum
+    ):
+        recorder = RunRecorder(dataset=DATASET, source=DERIVED_SOURCE, path="geographies/services.py",
+                               checksum=derived_checksum, dry_run=False)
         report.derived = derived_rebuild()
+        recorder.finish(IngestRun.State.SUCCEEDED, counts={k: v["rows"] for k, v in report.derived.items()})
     return report
 
 
@@ -175,9 +185,10 @@ DERIVED_SQL: list[tuple[str, str]] = [
               ORDER BY m.area_id, v.effective_from DESC, v.id DESC) x
         WHERE x.area_id = a.id AND a.name_cy <> x.name_cy
     """),
-    # Start: a stated lifespan, else the date a change created the code, else the first vintage we hold.
-    # End: a stated lifespan, else the day before a change replaced it, else (for codes missing from
-    # later vintages of their type) the last day of the last vintage that held them.
+    # Start: the date a change created the code, else a stated lifespan, else the first vintage we hold.
+    # End: the day before a change replaced it, else a stated lifespan (the register is not consistent
+    # about inclusive end dates, so code history wins), else, for codes missing from later vintages of
+    # their type, the last day of the last vintage that held them.
     ("area_active_dates", """
         WITH life AS (
             SELECT area_id, min(start) AS s, min("end") AS e FROM geographies_arealifespan GROUP BY area_id
@@ -197,7 +208,7 @@ DERIVED_SQL: list[tuple[str, str]] = [
                                  WHERE n.area_type_id = a.area_type_id AND n.effective_from > vint.last_own) AS e
             FROM vint JOIN geographies_area a ON a.id = vint.area_id
         ), dates AS (
-            SELECT a.id, coalesce(life.s, ch_start.s, vint.s) AS s, coalesce(life.e, ch_end.e, vint_end.e) AS e
+            SELECT a.id, coalesce(ch_start.s, life.s, vint.s) AS s, coalesce(ch_end.e, life.e, vint_end.e) AS e
             FROM geographies_area a
             LEFT JOIN life ON life.area_id = a.id LEFT JOIN ch_start ON ch_start.area_id = a.id
             LEFT JOIN ch_end ON ch_end.area_id = a.id LEFT JOIN vint ON vint.area_id = a.id

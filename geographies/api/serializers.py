@@ -166,18 +166,27 @@ class ChildrenResponseSerializer(serializers.Serializer):
     results = AreaListSerializer(many=True)
 
 
+@extend_schema_field({
+    "type": "object", "description": "GeoJSON Polygon or MultiPolygon (EPSG:4326)",
+    "properties": {"type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]}, "coordinates": {"type": "array"}},
+})
+class ShapeField(GeometryField):
+    pass
+
+
 class BoundaryFeatureSerializer(GeoFeatureModelSerializer):
     code = serializers.CharField(source="area.code")
     name = serializers.CharField(source="area.name")
     type = serializers.CharField(source="vintage.area_type.code")
     vintage = serializers.CharField(source="vintage.code")
-    shape = GeometryField(read_only=True, precision=6, help_text="MultiPolygon or Polygon, EPSG:4326.")
+    # The stored geometry, or its simplified copy (`shape`, set by the selector).
+    geom = ShapeField(source="shape", read_only=True, precision=6, help_text="EPSG:4326.")
 
     class Meta:
         model = Boundary
-        geo_field = "shape"
+        geo_field = "geom"
         id_field = False
-        fields = ["code", "name", "type", "vintage", "resolution", "shape"]
+        fields = ["code", "name", "type", "vintage", "resolution", "geom"]
 
 
 class PointAreaSerializer(serializers.Serializer):

@@ -36,8 +36,8 @@ SIMPLIFY_PARAM = OpenApiParameter(
 
 
 # -- parameter parsing -------------------------------------------------------------------------
-def get_area(code: str) -> Area:
-    area = selectors.area_get(code=code)
+def get_area(code: str, relations: set[str] | None = None) -> Area:
+    area = selectors.area_get(code=code, relations=relations)
     if area is None:
         hint = "" if len(code.strip()) == 9 else " (GSS codes have nine characters, e.g. E08000003)"
         raise NotFound(f"No area with code {code!r}{hint}.", code=code)
@@ -165,7 +165,7 @@ class AreaChildrenView(APIView):
     pagination_class = PageNumberPagination
 
     def get(self, request, code: str):
-        area = get_area(code)
+        area = get_area(code, relations=set())
         area_type, vintage = param_type(request), param_vintage(request)
         try:
             children = selectors.area_children(area=area, area_type=area_type, vintage=vintage)
@@ -193,7 +193,7 @@ class AreaChildrenView(APIView):
 )
 class AreaAncestorsView(APIView):
     def get(self, request, code: str):
-        area = get_area(code)
+        area = get_area(code, relations={"vintages"})
         try:
             vintage, rows = selectors.area_ancestors(area=area, vintage=param_vintage(request))
         except selectors.SelectorError as exc:
@@ -215,7 +215,7 @@ class AreaBoundaryView(APIView):
     renderer_classes = [GeoJSONRenderer, ORJSONRenderer]
 
     def get(self, request, code: str):
-        area = get_area(code)
+        area = get_area(code, relations=set())
         vintage = param_vintage(request)
         simplify = param_float(request, "simplify", low=0, high=1)
         boundary = selectors.boundary_for_area(area=area, vintage=vintage, simplify=simplify)
@@ -244,7 +244,7 @@ class BoundaryCollectionView(APIView):
         simplify = param_float(request, "simplify", low=0, high=1)
         parent = None
         if request.query_params.get("parent"):
-            parent = selectors.area_get(code=request.query_params["parent"])
+            parent = selectors.area_get(code=request.query_params["parent"], relations=set())
             if parent is None:
                 raise BadParameter("parent", f"unknown area code {request.query_params['parent']!r}")
         if vintage is None:

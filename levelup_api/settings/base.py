@@ -40,6 +40,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves admin and API-docs assets under gunicorn without a separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "levelup_api.core.middleware.RejectNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,6 +144,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "levelup_api.core.openapi.describe_format_parameter",
+    ],
 }
 
 GRAPHENE = {
@@ -157,3 +162,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Serve static files straight from the installed apps as well, so a fresh `make run` needs no
+# collectstatic step for the admin and Swagger UI to look right.
+WHITENOISE_USE_FINDERS = True

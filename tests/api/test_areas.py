@@ -1,0 +1,199 @@
+"""REST geography endpoints against the real national load: the facts a user will check, the
+error paths, and fixed query counts."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_cumberland_names_its_three_predecessors(api):
+    body = api.get("/api/v1/areas/E06000063/").json()
+    assert body["name"] == "Cumberland" and body["type"] == "LAD" and body["status"] == "live"
+    assert body["active_from"] == "2023-04-01"
+    preds = {(p["code"], p["name"], p["change_type"], p["effective_date"]) for p in body["predecessors"]}
+    assert preds == {
+        ("E07000026", "Allerdale", "merged", "2023-04-01"),
+        ("E07000028", "Carlisle", "merged", "2023-04-01"),
+        ("E07000029", "Copeland", "merged", "2023-04-01"),
+    }
+    assert {"LAD23", "LAD24", "LAD25"} <= set(body["vintages"])
+    assert any(p["code"] == "E12000002" and p["vintage"] == "LAD23" for p in body["parents"])
+
+
+def test_an_ended_code_still_resolves_and_names_its_successor(api):
+    response = api.get("/api/v1/areas/e07000026/")  # lower case works too
+    assert response.status_code == 200
+    body = response.json()
+    assert body["name"] == "Allerdale" and body["status"] == "terminated"
+    assert body["active_to"] == "2023-03-31"
+    assert [s["code"] for s in body["successors"]] == ["E06000063"]
+    assert "ended on 2023-03-31" in body["message"] and "E06000063" in body["message"]
+    assert "LAD23" not in body["vintages"] and "LAD22" in body["vintages"]
+
+
+def test_lad23_lists_all_361_districts(api, django_assert_num_queries):
+    with django_assert_num_queries(5):  # type and vintage lookups, count, page, memberships prefetch
+        body = api.get("/api/v1/areas/", {"type": "LAD", "vintage": "LAD23"}).json()
+    assert body["count"] == 361
+    codes = {a["code"] for a in body["results"]}
+    assert len(codes) == 361
+    assert "E06000063" in codes and "E07000026" not in codes and "S12000033" in codes and "N09000001" in codes
+
+
+def test_area_list_query_count_does_not_grow_with_page_size(api, django_assert_num_queries):
+    with django_assert_num_queries(4):  # vintage lookup, count, page, memberships prefetch
+        small = api.get("/api/v1/areas/", {"vintage": "LSOA21", "page_size": 5}).json()
+    with django_assert_num_queries(4):
+        big = api.get("/api/v1/areas/", {"vintage": "LSOA21", "page_size": 2000}).json()
+    assert small["count"] == big["count"] == 35672
+    assert len(big["results"]) == 2000
+
+
+def test_parent_filter_lists_descendants_within_the_vintage(api):
+    body = api.get("/api/v1/areas/", {"parent": "E12000002", "vintage": "LAD23", "page_size": 100}).json()
+    assert body["count"] == 35  # North West districts after the Cumbria reorganisation
+    assert "E06000063" in {a["code"] for a in body["results"]}
+
+
+def test_active_on_and_search(api):
+    before = api.get("/api/v1/areas/", {"q": "Allerdale", "active_on": "2022-06-01"}).json()
+    after = api.get("/api/v1/areas/", {"q": "Allerdale", "active_on": "2023-06-01"}).json()
+    assert "E07000026" in {a["code"] for a in before["results"]}
+    assert "E07000026" not in {a["code"] for a in after["results"]}
+    prefix = api.get("/api/v1/areas/", {"q": "e0800000", "vintage": "LAD23"}).json()
+    assert prefix["count"] == 9  # E08000001..E08000009
+
+
+def test_manchester_has_295_lsoa21_children(api, django_assert_num_queries):
+    with django_assert_num_queries(6):  # area, type, vintage, count, page, memberships
+        body = api.get("/api/v1/areas/E08000003/children/", {"type": "LSOA", "vintage": "LSOA21"}).json()
+    assert body["count"] == 295 and body["vintage"] == "LSOA21"
+    codes = {a["code"] for a in body["results"]}
+    assert "E01005061" in codes and all(c.startswith("E01") for c in codes)
+
+
+def test_children_default_to_newest_vintage_of_a_type(api):
+    body = api.get("/api/v1/areas/E08000003/children/", {"type": "LSOA"}).json()
+    assert body["vintage"] == "LSOA21" and body["count"] == 295
+
+
+def test_ancestors_of_an_lsoa(api):
+    body = api.get("/api/v1/areas/E01005061/ancestors/").json()
+    assert body["vintage"] == "LSOA21"
+    got = {(a["type"], a["code"]) for a in body["ancestors"]}
+    assert {("MSOA", "E02001062"), ("LAD", "E08000003"), ("RGN", "E12000002"), ("CTRY", "E92000001"),
+            ("UK", "K02000001")} <= got
+
+
+def test_point_lookup_names_every_level(api, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        body = api.get("/api/v1/lookup/point/", {"lon": "-2.20779", "lat": "53.47031"}).json()
+    by_type = {a["type"]: a for a in body["areas"]}
+    assert by_type["LSOA"]["code"] == "E01005061" and by_type["LSOA"]["name"] == "Manchester 018A"
+    assert by_type["LSOA"]["vintage"] == "LSOA21"
+    assert by_type["MSOA"]["code"] == "E02001062"
+    assert by_type["LAD"]["code"] == "E08000003"
+    assert by_type["RGN"]["code"] == "E12000002"
+    assert by_type["CTRY"]["code"] == "E92000001"
+
+
+def test_point_lookup_in_a_requested_vintage(api):
+    # Keswick: in Allerdale in LAD22, in Cumberland in LAD23.
+    old = api.get("/api/v1/lookup/point/", {"lon": "-3.1347", "lat": "54.6013", "vintage": "LAD22"}).json()
+    new = api.get("/api/v1/lookup/point/", {"lon": "-3.1347", "lat": "54.6013", "vintage": "lad23"}).json()
+    assert {a["type"]: a["code"] for a in old["areas"]}["LAD"] == "E07000026"
+    assert {a["type"]: a["code"] for a in new["areas"]}["LAD"] == "E06000063"
+
+
+def test_point_in_the_sea_finds_nothing(api):
+    assert api.get("/api/v1/lookup/point/", {"lon": "-20", "lat": "50"}).json()["areas"] == []
+
+
+def test_boundary_is_a_geojson_feature(api):
+    response = api.get("/api/v1/areas/E08000003/boundary/", {"vintage": "LAD23"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/geo+json")
+    feature = response.json()
+    assert feature["type"] == "Feature"
+    assert feature["geometry"]["type"] in {"Polygon", "MultiPolygon"}
+    assert feature["properties"]["code"] == "E08000003" and feature["properties"]["vintage"] == "LAD23"
+    ring = feature["geometry"]["coordinates"][0][0] if feature["geometry"]["type"] == "MultiPolygon" else \
+        feature["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and -2.4 < ring[0][0] < -2.1 and 53.3 < ring[0][1] < 53.6
+    simplified = api.get("/api/v1/areas/E08000003/boundary/", {"vintage": "LAD23", "simplify": "0.01"}).json()
+    assert len(str(simplified["geometry"])) < len(str(feature["geometry"]))
+
+
+def test_boundary_collection_streams_a_region(api):
+    response = api.get("/api/v1/boundaries/", {"vintage": "LAD23", "parent": "E12000002"})
+    assert response.status_code == 200
+    import json
+
+    body = json.loads(b"".join(response.streaming_content))
+    assert body["type"] == "FeatureCollection" and len(body["features"]) == 35
+    assert {f["properties"]["code"] for f in body["features"]} >= {"E06000063", "E08000003"}
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "parameter"),
+    [
+        ("/api/v1/areas/", {"vintage": "LAD99"}, "vintage"),
+        ("/api/v1/areas/", {"type": "NOPE"}, "type"),
+        ("/api/v1/areas/", {"type": "LSOA", "vintage": "LAD23"}, "vintage"),
+        ("/api/v1/areas/", {"active_on": "2023-02-30"}, "active_on"),
+        ("/api/v1/areas/", {"parent": "E99999999"}, "parent"),
+        ("/api/v1/areas/", {"page_size": "0"}, "page_size"),
+        ("/api/v1/areas/", {"page": "9999"}, "page"),
+        ("/api/v1/vintages/", {"type": "XYZ"}, "type"),
+        ("/api/v1/lookup/point/", {"lon": "-2.2"}, "lat"),
+        ("/api/v1/lookup/point/", {"lon": "200", "lat": "53"}, "lon"),
+        ("/api/v1/lookup/point/", {"lon": "nan", "lat": "53"}, "lon"),
+        ("/api/v1/lookup/point/", {"lon": "-2", "lat": "53", "vintage": "LAD22,LAD23"}, "vintage"),
+        ("/api/v1/areas/E08000003/children/", {"vintage": "LAD23", "type": "LSOA"}, "vintage"),
+        ("/api/v1/areas/E08000003/ancestors/", {"vintage": "LSOA21"}, "vintage"),
+        ("/api/v1/areas/E08000003/boundary/", {"simplify": "-1"}, "simplify"),
+        ("/api/v1/boundaries/", {}, "vintage"),
+        ("/api/v1/boundaries/", {"vintage": "LAD23", "parent": "nowhere"}, "parent"),
+    ],
+)
+def test_bad_parameters_get_400_naming_the_parameter(api, url, params, parameter):
+    response = api.get(url, params)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["parameter"] == parameter and body["message"]
+
+
+@pytest.mark.parametrize("code", ["E99999999", "nonsense", "E0800000%27", "%F0%9F%98%80"])
+def test_unknown_codes_get_404_json(api, code):
+    response = api.get(f"/api/v1/areas/{code}/")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_nul_bytes_are_refused_before_the_database(api):
+    assert api.get("/api/v1/areas/E0800%003/").json()["parameter"] == "path"
+    response = api.get("/api/v1/areas/", {"q": "Man\x00chester"})
+    assert response.status_code == 400 and response.json()["parameter"] == "q"
+
+
+def test_no_boundary_in_a_vintage_is_404_listing_what_exists(api):
+    response = api.get("/api/v1/areas/E07000026/boundary/", {"vintage": "LAD23"})
+    assert response.status_code == 404
+    assert "LAD22" in response.json()["boundary_vintages"]
+
+
+def test_area_types_and_vintages(api, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        types = api.get("/api/v1/area-types/").json()
+    lad = next(t for t in types if t["code"] == "LAD")
+    assert set(lad["entity_codes"]) == {"E06", "E07", "E08", "E09", "W06", "S12", "N09"}
+    assert [v["code"] for v in lad["vintages"]][-3:] == ["LAD23", "LAD24", "LAD25"]
+    vintages = api.get("/api/v1/vintages/", {"type": "LAD"}).json()
+    lad23 = next(v for v in vintages if v["code"] == "LAD23")
+    assert lad23["area_count"] == 361 and lad23["boundary_count"] == 361
+    assert lad23["effective_to"] == "2024-04-30"
+
+
+def test_detail_query_count_is_fixed(api, django_assert_num_queries):
+    for code in ("E01005061", "E08000003", "E07000026"):
+        with django_assert_num_queries(6):
+            assert api.get(f"/api/v1/areas/{code}/").status_code == 200
