@@ -6,7 +6,6 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
-export DJANGO_SETTINGS_MODULE ?= levelup_api.settings.base
 
 .PHONY: run test install db migrate load serve lint bench clean-db help
 
@@ -21,7 +20,7 @@ run: load
 	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
 
 test: db
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ds=levelup_api.settings.test
 
 install: $(VENV)/.installed
 
