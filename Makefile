@@ -19,7 +19,7 @@ run: load
 	@echo "Serving on http://$(HOST):$(PORT)/api/v1/  (docs: /api/docs/, GraphQL: /graphql, admin: /admin/)"
 	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
 
-test: db
+test: db lint
 	$(BIN)/python -m pytest --ds=levelup_api.settings.test
 
 install: $(VENV)/.installed
@@ -43,6 +43,7 @@ serve:
 	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
 
 lint: install
+	@echo "ruff:"
 	$(BIN)/ruff check .
 
 bench: load

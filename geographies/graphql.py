@@ -8,7 +8,6 @@ import datetime
 
 import graphene
 import orjson
-
 from graphene import relay
 from graphene.types.generic import GenericScalar
 from graphene_django import DjangoObjectType

@@ -164,6 +164,9 @@ class AreaAncestor(models.Model):
         ]
         indexes = [models.Index(fields=["ancestor", "descendant_vintage", "descendant"])]
 
+    def __str__(self) -> str:
+        return f"{self.descendant_id}@{self.descendant_vintage_id} in {self.ancestor_id}@{self.ancestor_vintage_id}"
+
 
 class ChangeType(models.TextChoices):
     UNCHANGED = "U", "unchanged"
@@ -210,6 +213,9 @@ class AreaLifespan(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["area", "source"], name="lifespan_one_per_source")]
 
+    def __str__(self) -> str:
+        return f"{self.area_id}: {self.start or '?'} to {self.end or '?'} ({self.source})"
+
 
 class Boundary(models.Model):
     """The boundary of an area in one vintage (EPSG:4326)."""
@@ -238,3 +244,6 @@ class BoundaryPiece(models.Model):
     vintage = models.ForeignKey(Vintage, on_delete=models.CASCADE, related_name="+")
     area_type = models.ForeignKey(AreaType, on_delete=models.CASCADE, related_name="+")
     geom = gis.PolygonField(srid=4326, spatial_index=True)
+
+    def __str__(self) -> str:
+        return f"piece of {self.boundary_id}"

@@ -35,7 +35,7 @@ def copy_filtered_csv(src_rel: str, dest_dir: Path, keep, encoding: str = "utf-8
     kept = [lines[0]]
     for line in lines[1:]:
         values = next(csv.reader([line]))
-        if keep(dict(zip(header, values))):
+        if keep(dict(zip(header, values, strict=True))):
             kept.append(line)
     dest = dest_dir / src_rel
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -130,7 +130,7 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> i
 def create_staging(table: str, columns: Sequence[str], types: Sequence[str] | None = None) -> None:
     """A temporary table that disappears at commit, so a failed or finished load leaves nothing."""
     types = types or ["text"] * len(columns)
-    cols = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in zip(columns, types))
+    cols = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in zip(columns, types, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)).as_string(cursor.cursor))
         cursor.execute(

@@ -11,7 +11,12 @@ from geographies.models import Area, AreaLink, AreaMembership, Boundary
 from geographies.selectors import point_lookup
 from levelup_api.core.models import IngestRun
 from tests.builders import (
-    GM_SOURCES, data_path, empty_geography_tables, gm_data_dir, run_load, table_counts,
+    GM_SOURCES,
+    data_path,
+    empty_geography_tables,
+    gm_data_dir,
+    run_load,
+    table_counts,
 )
 
 pytestmark = pytest.mark.django_db

@@ -74,5 +74,5 @@ def test_boundary_and_ancestors(client):
 def test_relay_id_filter(client):
     node_id = gql(client, '{ areas(q: "Cumberland", vintage: "LAD23") { edges { node { id code } } } }')
     first = node_id["data"]["areas"]["edges"][0]["node"]
-    again = gql(client, '{ areas(id: "%s") { edges { node { code } } } }' % first["id"])
+    again = gql(client, "query($id: ID) { areas(id: $id) { edges { node { code } } } }", {"id": first["id"]})
     assert again["data"]["areas"]["edges"][0]["node"]["code"] == first["code"] == "E06000063"

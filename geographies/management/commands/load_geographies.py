@@ -6,8 +6,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from levelup_api.core.ingest import IngestError
 from geographies.services import geographies_load
+from levelup_api.core.ingest import IngestError
 
 
 class Command(BaseCommand):
