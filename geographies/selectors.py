@@ -43,6 +43,16 @@ def area_list_prefetched(qs: QuerySet[Area]) -> QuerySet[Area]:
     return area_prefetch(qs, relations={"vintages"})
 
 
+AREA_CSV_COLUMNS = ["code", "name", "name_cy", "type", "entity", "active_from", "active_to"]
+
+
+def area_csv_rows(qs: QuerySet[Area]) -> Iterator[tuple]:
+    """Plain tuples from a server-side cursor: constant memory for the 35k-row LSOA list."""
+    return qs.values_list("code", "name", "name_cy", "area_type__code", "entity", "active_from", "active_to").iterator(
+        chunk_size=5000
+    )
+
+
 def area_get(*, code: str, relations: set[str] | frozenset[str] | None = None) -> Area | None:
     """One area by code (case-insensitive), with the named relations eager-loaded (default: all)."""
     qs = area_prefetch(Area.objects.all(), relations=AREA_RELATIONS if relations is None else relations)

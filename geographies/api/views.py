@@ -12,9 +12,9 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from levelup_api.core.errors import BadParameter, NotFound
+from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
 from levelup_api.core.pagination import PageNumberPagination
-from levelup_api.core.renderers import GeoJSONRenderer, ORJSONRenderer
+from levelup_api.core.renderers import CSVRenderer, GeoJSONRenderer, ORJSONRenderer, csv_stream
 
 from .. import selectors
 from ..filters import AreaFilterSet, VintageFilterSet
@@ -123,18 +123,29 @@ class VintageListView(generics.ListAPIView):
     tags=["geographies"], summary="List and search areas",
     description=(
         "Areas filtered by type, vintage, parent (all descendants, at any depth), the date they were in "
-        "force, and a code or name search. Ordered by code, paginated with a total count."
+        "force, and a code or name search. Ordered by code, paginated with a total count. With `format=csv` "
+        "(or `Accept: text/csv`) the whole result comes back as one streamed CSV file, unpaginated."
     ),
-    responses={200: s.AreaListSerializer(many=True), 400: ERRORS[400]},
+    responses={200: s.AreaListSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR, 400: ERRORS[400]},
 )
-class AreaListView(generics.ListAPIView):
+class AreaListView(JSONErrorsMixin, generics.ListAPIView):
     serializer_class = s.AreaListSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = AreaFilterSet
     pagination_class = PageNumberPagination
+    renderer_classes = [ORJSONRenderer, CSVRenderer]
 
     def get_queryset(self):
         return selectors.area_list_prefetched(selectors.area_base())
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format != "csv":
+            return super().list(request, *args, **kwargs)
+        areas = self.filter_queryset(selectors.area_base())
+        rows = selectors.area_csv_rows(areas)
+        response = StreamingHttpResponse(csv_stream(selectors.AREA_CSV_COLUMNS, rows), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="areas.csv"'
+        return response
 
 
 @extend_schema(
@@ -211,7 +222,7 @@ class AreaAncestorsView(APIView):
     parameters=[CODE_PARAM, VINTAGE_PARAM, SIMPLIFY_PARAM],
     responses={200: s.BoundaryFeatureSerializer, 400: ERRORS[400], 404: ERRORS[404]},
 )
-class AreaBoundaryView(APIView):
+class AreaBoundaryView(JSONErrorsMixin, APIView):
     renderer_classes = [GeoJSONRenderer, ORJSONRenderer]
 
     def get(self, request, code: str):
@@ -236,7 +247,7 @@ class AreaBoundaryView(APIView):
                 OpenApiParameter("parent", OpenApiTypes.STR, description="GSS code: only boundaries below it.")],
     responses={(200, "application/geo+json"): OpenApiTypes.OBJECT, 400: ERRORS[400]},
 )
-class BoundaryCollectionView(APIView):
+class BoundaryCollectionView(JSONErrorsMixin, APIView):
     renderer_classes = [GeoJSONRenderer, ORJSONRenderer]
 
     def get(self, request):

@@ -64,3 +64,14 @@ def exception_handler(exc, context):
         body = {"status": response.status_code, "error": getattr(exc, "default_code", "error"),
                 "message": str(detail)}
     return Response(body, status=response.status_code, headers=dict(response.headers.items()))
+
+
+class JSONErrorsMixin:
+    """Errors are JSON even when the client asked for CSV or GeoJSON."""
+
+    def handle_exception(self, exc):
+        from .renderers import ORJSONRenderer
+
+        self.request.accepted_renderer = ORJSONRenderer()
+        self.request.accepted_media_type = ORJSONRenderer.media_type
+        return super().handle_exception(exc)

@@ -197,3 +197,19 @@ def test_detail_query_count_is_fixed(api, django_assert_num_queries):
     for code in ("E01005061", "E08000003", "E07000026"):
         with django_assert_num_queries(6):
             assert api.get(f"/api/v1/areas/{code}/").status_code == 200
+
+
+def test_area_list_as_csv_is_complete_and_unpaginated(api):
+    response = api.get("/api/v1/areas/", {"vintage": "LSOA21", "format": "csv"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0] == "code,name,name_cy,type,entity,active_from,active_to"
+    assert len(lines) == 1 + 35672
+    assert "E01005061,Manchester 018A,,LSOA,E01,2011-03-27," in lines
+    by_accept = api.get("/api/v1/areas/", {"parent": "E12000002", "vintage": "LAD23"}, HTTP_ACCEPT="text/csv")
+    assert len(b"".join(by_accept.streaming_content).decode().splitlines()) == 36
+
+
+def test_csv_errors_are_still_json(api):
+    response = api.get("/api/v1/areas/", {"vintage": "NOPE", "format": "csv"})
+    assert response.status_code == 400 and response.json()["parameter"] == "vintage"
