@@ -7,7 +7,7 @@ by an explicit service step after each load (geographies.services.derived_rebuil
 
 from django.contrib.gis.db import models as gis
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -244,6 +244,22 @@ class BoundaryPiece(models.Model):
     vintage = models.ForeignKey(Vintage, on_delete=models.CASCADE, related_name="+")
     area_type = models.ForeignKey(AreaType, on_delete=models.CASCADE, related_name="+")
     geom = gis.PolygonField(srid=4326, spatial_index=True)
+    is_default = models.BooleanField(
+        default=False, help_text="In the newest vintage with boundaries of its type (derived): what a point "
+        "lookup without a vintage searches, through its own smaller index.",
+    )
+    # Copies of what a point lookup returns (derived), so the hot path reads one table.
+    code = models.CharField(max_length=12, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    type_code = models.CharField(max_length=16, blank=True)
+    type_name = models.CharField(max_length=120, blank=True)
+    vintage_code = models.CharField(max_length=16, blank=True)
+    level = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            GistIndex(fields=["geom"], condition=Q(is_default=True), name="piece_default_geom"),
+        ]
 
     def __str__(self) -> str:
         return f"piece of {self.boundary_id}"

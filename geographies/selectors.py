@@ -3,10 +3,11 @@ return the same areas in the same order with the same number of queries."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
 
 from .models import Area, AreaAncestor, AreaChange, AreaLink, AreaMembership, AreaType, Boundary, Vintage
@@ -234,35 +235,68 @@ class PointHit:
     level: int
 
 
-# One statement: choose the vintages (requested ones, else the newest with boundaries per type),
-# then probe the GiST index on the subdivided pieces. Raw SQL because the DISTINCT ON per type
-# and the CTE are the whole point of the query, and it is the API's hottest path.
-POINT_SQL = """
-    WITH requested AS (
-        SELECT id, area_type_id FROM geographies_vintage WHERE id = ANY(%(vintages)s)
-    ), chosen AS (
-        SELECT id FROM requested
-        UNION ALL
-        SELECT id FROM (
-            SELECT DISTINCT ON (area_type_id) id FROM geographies_vintage
-            WHERE boundary_count > 0 AND area_type_id NOT IN (SELECT area_type_id FROM requested)
-            ORDER BY area_type_id, effective_from DESC
-        ) latest
-    )
-    SELECT DISTINCT ON (t.level, t.code) a.code, m.name, t.code, t.name, v.code, t.level
-    FROM geographies_boundarypiece p
-    JOIN geographies_vintage v ON v.id = p.vintage_id
-    JOIN geographies_areatype t ON t.id = p.area_type_id
-    JOIN geographies_area a ON a.id = p.area_id
-    JOIN geographies_areamembership m ON m.area_id = p.area_id AND m.vintage_id = p.vintage_id
-    WHERE ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
-      AND p.vintage_id IN (SELECT id FROM chosen)
-    ORDER BY t.level, t.code, a.code
+# Point lookup is the API's hottest path, so it is raw SQL over one precomputed table, prepared
+# once per connection (geographies.apps prepares it when a connection opens): planning costs more
+# than running it. Without a requested vintage it probes a small partial GiST index over the
+# pieces of each type's newest vintage; with one, the full index for those vintages and the
+# partial index for the other types. Pieces carry the codes and names they return (derived).
+_PIECE_COLUMNS = "code, name, type_code, type_name, vintage_code, level"
+POINT_SQL_DEFAULT = f"""
+    SELECT DISTINCT ON (level, type_code) {_PIECE_COLUMNS} FROM geographies_boundarypiece
+    WHERE is_default AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+    ORDER BY level, type_code, code
 """
+POINT_SQL_REQUESTED = f"""
+    SELECT DISTINCT ON (level, type_code) {_PIECE_COLUMNS} FROM (
+        SELECT {_PIECE_COLUMNS} FROM geographies_boundarypiece
+        WHERE is_default AND area_type_id <> ALL($4) AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+        UNION ALL
+        SELECT {_PIECE_COLUMNS} FROM geographies_boundarypiece
+        WHERE vintage_id = ANY($3) AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+    ) hits
+    ORDER BY level, type_code, code
+"""
+POINT_STATEMENTS = {
+    "point_lookup_default": ("float8, float8", POINT_SQL_DEFAULT),
+    "point_lookup_requested": ("float8, float8, bigint[], bigint[]", POINT_SQL_REQUESTED),
+}
+_prepared_on: weakref.WeakSet = weakref.WeakSet()
+
+
+def point_lookup_prepare(db_connection) -> bool:
+    """PREPARE the point-lookup statements on this connection; False if the tables are not there yet."""
+    raw = db_connection.connection
+    if raw is None or raw in _prepared_on:
+        return raw is not None
+    try:
+        with db_connection.cursor() as cursor:
+            # Always the generic plan: a custom plan per call would pay the planning again. Django's
+            # own queries bind parameters client-side, so this setting only touches these statements.
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+            for name, (types, body) in POINT_STATEMENTS.items():
+                cursor.execute(f"PREPARE {name}({types}) AS {body}")
+    except DatabaseError:
+        if not db_connection.get_autocommit():
+            raise
+        return False
+    _prepared_on.add(raw)
+    return True
 
 
 def point_lookup(*, lon: float, lat: float, vintages: list[Vintage] = ()) -> list[PointHit]:
     """Every area containing the point, one per type, in the requested or newest vintages."""
+    prepared = connection.connection in _prepared_on
     with connection.cursor() as cursor:
-        cursor.execute(POINT_SQL, {"lon": lon, "lat": lat, "vintages": [v.id for v in vintages]})
+        if vintages:
+            params = [lon, lat, [v.id for v in vintages], [v.area_type_id for v in vintages]]
+            name = "point_lookup_requested"
+        else:
+            params, name = [lon, lat], "point_lookup_default"
+        if prepared:
+            cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+        else:
+            body = POINT_STATEMENTS[name][1]
+            for n in range(len(params), 0, -1):
+                body = body.replace(f"${n}", f"%(p{n})s")
+            cursor.execute(body, {f"p{n}": v for n, v in enumerate(params, start=1)})
         return [PointHit(*row) for row in cursor.fetchall()]

@@ -171,6 +171,26 @@ DERIVED_SQL: list[tuple[str, str]] = [
         LEFT JOIN (SELECT vintage_id, count(*) n FROM geographies_boundary GROUP BY 1) b ON b.vintage_id = v2.id
         WHERE v.id = v2.id AND (v.area_count, v.boundary_count) IS DISTINCT FROM (coalesce(m.n, 0), coalesce(b.n, 0))
     """),
+    ("point_lookup_pieces", """
+        WITH latest AS (
+            SELECT array_agg(id) AS ids FROM (
+                SELECT DISTINCT ON (area_type_id) id FROM geographies_vintage WHERE boundary_count > 0
+                ORDER BY area_type_id, effective_from DESC) l
+        ), want AS (
+            SELECT p.id, p.vintage_id = ANY(latest.ids) AS is_default, a.code, m.name, t.code AS type_code,
+                   t.name AS type_name, v.code AS vintage_code, t.level
+            FROM geographies_boundarypiece p CROSS JOIN latest
+            JOIN geographies_area a ON a.id = p.area_id
+            JOIN geographies_vintage v ON v.id = p.vintage_id
+            JOIN geographies_areatype t ON t.id = p.area_type_id
+            JOIN geographies_areamembership m ON m.area_id = p.area_id AND m.vintage_id = p.vintage_id
+        )
+        UPDATE geographies_boundarypiece p SET is_default = w.is_default, code = w.code, name = w.name,
+            type_code = w.type_code, type_name = w.type_name, vintage_code = w.vintage_code, level = w.level
+        FROM want w
+        WHERE w.id = p.id AND (p.is_default, p.code, p.name, p.type_code, p.type_name, p.vintage_code, p.level)
+              IS DISTINCT FROM (w.is_default, w.code, w.name, w.type_code, w.type_name, w.vintage_code, w.level)
+    """),
     ("area_names", """
         UPDATE geographies_area a SET name = x.name
         FROM (SELECT DISTINCT ON (m.area_id) m.area_id, m.name FROM geographies_areamembership m
@@ -237,7 +257,11 @@ DERIVED_SQL: list[tuple[str, str]] = [
         FROM c WHERE NOT (d = a AND dv = av)
         ORDER BY d, dv, a, av, best_fit, depth
     """),
-    ("analyze", "ANALYZE geographies_areaancestor"),
+    # Fresh statistics: without them the planner ANDs the GiST index with the vintage index and a
+    # point lookup takes 0.8 ms instead of 0.15 ms (autovacuum may be off or not have run yet).
+    ("analyze", "ANALYZE geographies_areatype, geographies_vintage, geographies_area, geographies_areamembership, "
+                "geographies_arealink, geographies_areaancestor, geographies_areachange, geographies_arealifespan, "
+                "geographies_boundary, geographies_boundarypiece"),
 ]
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+from django.conf import settings
 from django.contrib.gis.gdal import DataSource, GDALException
 from django.db import DataError, InternalError, connection, transaction
 from psycopg import sql
@@ -475,14 +476,20 @@ class SourceLoader:
                 [entry.resolution, self.spec.name]).rowcount
             self.result.add("boundaries", n)
             _q(cursor, "DROP TABLE stg_geom_parsed")
-            # Point lookup index: small pieces of every boundary this source wrote.
+            # Point lookup index: small pieces of every boundary this source wrote, carrying what a
+            # lookup returns; derived_rebuild marks the newest vintage's pieces as default.
             n = _q(cursor, sql.SQL(
-                "INSERT INTO {p} (boundary_id, area_id, vintage_id, area_type_id, geom) "
-                "SELECT b.id, b.area_id, b.vintage_id, v.area_type_id, ST_Subdivide(b.geom, %s) "
-                "FROM {b} b JOIN geographies_vintage v ON v.id = b.vintage_id WHERE b.source = %s "
-                "AND NOT EXISTS (SELECT 1 FROM {p} x WHERE x.boundary_id = b.id)").format(
-                    p=sql.Identifier(T_PIECE), b=sql.Identifier(T_BOUNDARY)),
-                [64, self.spec.name]).rowcount
+                "INSERT INTO {p} (boundary_id, area_id, vintage_id, area_type_id, geom, is_default, code, name, "
+                "type_code, type_name, vintage_code, level) "
+                "SELECT b.id, b.area_id, b.vintage_id, v.area_type_id, ST_Subdivide(b.geom, %s), FALSE, a.code, "
+                "m.name, t.code, t.name, v.code, t.level "
+                "FROM {b} b JOIN geographies_vintage v ON v.id = b.vintage_id "
+                "JOIN geographies_areatype t ON t.id = v.area_type_id JOIN {a} a ON a.id = b.area_id "
+                "JOIN {m} m ON m.area_id = b.area_id AND m.vintage_id = b.vintage_id "
+                "WHERE b.source = %s AND NOT EXISTS (SELECT 1 FROM {p} x WHERE x.boundary_id = b.id)").format(
+                    p=sql.Identifier(T_PIECE), b=sql.Identifier(T_BOUNDARY), a=sql.Identifier(T_AREA),
+                    m=sql.Identifier(T_MEMBER)),
+                [settings.LEVELUP["SUBDIVIDE_MAX_VERTICES"], self.spec.name]).rowcount
             self.result.add("boundary_pieces", n)
 
     def locate_bad_geometry(self, cursor, table: str, entry, where: str, exc: Exception) -> None:

@@ -102,3 +102,18 @@ def test_point_lookup_uses_requested_vintage_for_its_type_only():
 def test_latest_boundary_vintage():
     assert selectors.latest_boundary_vintage(area_type=AreaType.objects.get(code="LAD")).code == "LAD24"
     assert selectors.latest_boundary_vintage(area_type=AreaType.objects.get(code="WD")) is None
+
+
+def test_prepared_point_lookup_gives_the_same_answers(django_assert_num_queries):
+    from django.db import connection
+
+    plain = selectors.point_lookup(lon=-3.1347, lat=54.6013)
+    plain_lad22 = selectors.point_lookup(lon=-3.1347, lat=54.6013, vintages=[Vintage.objects.get(code="LAD22")])
+    assert selectors.point_lookup_prepare(connection)
+    with django_assert_num_queries(1):
+        prepared = selectors.point_lookup(lon=-3.1347, lat=54.6013)
+    assert prepared == plain
+    assert selectors.point_lookup(lon=-3.1347, lat=54.6013,
+                                  vintages=[Vintage.objects.get(code="LAD22")]) == plain_lad22
+    assert {h.type_code: h.code for h in plain_lad22}["LAD"] == "E07000026"
+    assert {h.type_code: h.code for h in plain}["LAD"] == "E06000063"
