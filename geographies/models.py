@@ -149,10 +149,16 @@ class AreaLink(models.Model):
 class AreaAncestor(models.Model):
     """Transitive closure of AreaLink along vintage-consistent paths (derived; rebuilt after loads)."""
 
-    descendant = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="+")
-    descendant_vintage = models.ForeignKey(Vintage, on_delete=models.CASCADE, related_name="+")
-    ancestor = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="+")
-    ancestor_vintage = models.ForeignKey(Vintage, on_delete=models.CASCADE, related_name="+")
+    # Derived from AreaLink (which has the constraints) and rebuilt whole: no FK triggers or
+    # single-column indexes to maintain for 700k rows; the composite indexes below cover lookups.
+    descendant = models.ForeignKey(Area, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
+                                   db_index=False)
+    descendant_vintage = models.ForeignKey(Vintage, on_delete=models.DO_NOTHING, related_name="+",
+                                           db_constraint=False, db_index=False)
+    ancestor = models.ForeignKey(Area, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
+                                 db_index=False)
+    ancestor_vintage = models.ForeignKey(Vintage, on_delete=models.DO_NOTHING, related_name="+",
+                                         db_constraint=False, db_index=False)
     depth = models.PositiveSmallIntegerField()
     fit = models.CharField(max_length=8, choices=Fit.choices)
 

@@ -158,6 +158,9 @@ def geographies_load(
 
 
 DERIVED_SQL: list[tuple[str, str]] = [
+    # JIT compilation costs seconds on these one-off statements and saves nothing; the closure sort
+    # fits in memory with a larger work_mem.
+    ("session", "SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"),
     ("vintage_effective_to", """
         UPDATE geographies_vintage v SET effective_to = n.next_from - 1
         FROM (SELECT id, lead(effective_from) OVER (PARTITION BY area_type_id ORDER BY effective_from) AS next_from
