@@ -92,15 +92,34 @@ class AreaGraphFilterSet(AreaFilterSet):
         fields = [*AreaFilterSet.Meta.fields, "id"]
 
 
+class LinkedArea(graphene.Interface):
+    """The shape REST uses too: the other area's code and name inline, the full area under `area`."""
+
+    code = graphene.String(required=True)
+    name = graphene.String(required=True)
+    area = graphene.Field(lambda: AreaNode, required=True)
+
+    def resolve_code(root, info):
+        return root.area.code
+
+    def resolve_name(root, info):
+        return root.area.name
+
+
 class ParentLink(graphene.ObjectType):
+    class Meta:
+        interfaces = (LinkedArea,)
+
     vintage = graphene.String(required=True, description="The vintage of this area the link belongs to.")
     parent_vintage = graphene.String(required=True)
+    type = graphene.String(required=True, description="Area type of the parent vintage.")
     fit = graphene.String(required=True, description="exact or best_fit")
-    area = graphene.Field(lambda: AreaNode, required=True)
 
 
 class CodeChange(graphene.ObjectType):
-    area = graphene.Field(lambda: AreaNode, required=True)
+    class Meta:
+        interfaces = (LinkedArea,)
+
     change_type = graphene.String(required=True, description="unchanged, split, merged or irregular")
     change_code = graphene.String(required=True, description="ONS U/S/M/X")
     effective_date = graphene.Date(required=True)
@@ -114,7 +133,10 @@ class CodeChange(graphene.ObjectType):
 
 
 class AncestorLink(graphene.ObjectType):
-    area = graphene.Field(lambda: AreaNode, required=True)
+    class Meta:
+        interfaces = (LinkedArea,)
+
+    type = graphene.String(required=True)
     vintage = graphene.String(required=True)
     depth = graphene.Int(required=True)
     fit = graphene.String(required=True)
@@ -172,7 +194,8 @@ class AreaNode(DjangoObjectType):
 
     def resolve_parents(self, info):
         return [ParentLink(vintage=link.child_vintage.code, parent_vintage=link.parent_vintage.code, fit=link.fit,
-                           area=link.parent) for link in self.parent_links.all()]
+                           type=link.parent_vintage.area_type.code, area=link.parent)
+                for link in self.parent_links.all()]
 
     def resolve_predecessors(self, info):
         return [CodeChange.from_change(c, c.predecessor) for c in self.predecessor_changes.all()]
@@ -195,7 +218,8 @@ class AreaNode(DjangoObjectType):
             _, rows = selectors.area_ancestors(area=self, vintage=_vintage(vintage))
         except selectors.SelectorError as exc:
             raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
-        return [AncestorLink(area=r.ancestor, vintage=r.ancestor_vintage.code, depth=r.depth, fit=r.fit) for r in rows]
+        return [AncestorLink(area=r.ancestor, type=r.ancestor_vintage.area_type.code, vintage=r.ancestor_vintage.code,
+                             depth=r.depth, fit=r.fit) for r in rows]
 
     def resolve_boundary(self, info, vintage=None, simplify=None):
         if simplify is not None and not 0 <= simplify <= 1:
