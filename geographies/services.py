@@ -8,14 +8,21 @@ import hashlib
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
-from levelup_api.core.ingest import IngestError, RunRecorder, file_checksum, last_success
+from levelup_api.core.ingest import (
+    DryRunRollback,
+    IngestError,
+    LoadReport,
+    RunRecorder,
+    SourceOutcome,
+    last_success,
+    record_dry_runs,
+    run_source,
+)
 from levelup_api.core.models import IngestRun
 
 from .ingest.loader import SourceLoader
@@ -25,31 +32,6 @@ from .models import AreaType, Vintage
 DATASET = "geographies"
 DERIVED_SOURCE = "_derived"
 REFERENCE_DIR = Path(settings.LEVELUP["FIXTURES_DIR"]) / "geographies"
-
-
-class DryRunRollback(Exception):
-    pass
-
-
-@dataclass
-class SourceOutcome:
-    name: str
-    state: str
-    seconds: float = 0.0
-    rows_read: int = 0
-    counts: dict = field(default_factory=dict)
-    error: IngestError | None = None
-    checksum: str = ""
-
-
-@dataclass
-class LoadReport:
-    outcomes: list[SourceOutcome] = field(default_factory=list)
-    derived: dict = field(default_factory=dict)
-
-    @property
-    def failed(self) -> SourceOutcome | None:
-        return next((o for o in self.outcomes if o.state == IngestRun.State.FAILED), None)
 
 
 def reference_data_load() -> dict[str, int]:
@@ -82,34 +64,16 @@ def _selected(specs: list[SourceSpec], only: list[str] | None) -> list[SourceSpe
 
 
 def source_load(spec: SourceSpec, *, data_dir: Path, dry_run: bool = False, force: bool = False) -> SourceOutcome:
-    """Load one source file in one transaction, recording the run. Unchanged files are skipped.
+    """Load one geography file in its own transaction (skipped when unchanged)."""
+    return run_source(dataset=DATASET, name=spec.name, file=spec.file, path=spec.path(data_dir),
+                      spec_bytes=spec.spec_bytes, load=lambda: _load_one(spec, data_dir),
+                      dry_run=dry_run, force=force)
 
-    In a dry run the caller owns the (rolled back) transaction and records the run afterwards."""
-    path = spec.path(data_dir)
-    if not path.is_file():
-        err = IngestError(spec.file, f"file not found under {path.parent}")
-        return SourceOutcome(spec.name, IngestRun.State.FAILED, error=err)
-    checksum = file_checksum(path, spec.spec_bytes)
-    previous = last_success(DATASET, spec.name)
-    if previous and previous.checksum == checksum and not (force or dry_run):
-        return SourceOutcome(spec.name, IngestRun.State.SKIPPED)
-    recorder = None if dry_run else RunRecorder(dataset=DATASET, source=spec.name, path=spec.file,
-                                                checksum=checksum, dry_run=False)
+
+def _load_one(spec: SourceSpec, data_dir: Path):
     loader = SourceLoader(spec, data_dir)
-    started = time.perf_counter()
-    try:
-        with transaction.atomic():
-            result = loader.load()
-    except IngestError as exc:
-        outcome = SourceOutcome(spec.name, IngestRun.State.FAILED, rows_read=loader.result.rows_read, error=exc)
-    else:
-        outcome = SourceOutcome(spec.name, IngestRun.State.SUCCEEDED, rows_read=result.rows_read, counts=result.counts)
-    outcome.seconds = round(time.perf_counter() - started, 3)
-    outcome.checksum = checksum
-    if recorder:
-        recorder.finish(outcome.state, rows_read=outcome.rows_read, counts=outcome.counts,
-                        error=str(outcome.error or ""))
-    return outcome
+    result = loader.load()
+    return result.rows_read, result.counts
 
 
 def geographies_load(
@@ -137,12 +101,7 @@ def geographies_load(
             if dry_run:
                 raise DryRunRollback
     except DryRunRollback:
-        for o in report.outcomes:
-            IngestRun.objects.create(
-                dataset=DATASET, source=o.name, path=next(s.file for s in specs if s.name == o.name),
-                checksum=o.checksum, state=o.state, dry_run=True, finished_at=timezone.now(), seconds=o.seconds,
-                rows_read=o.rows_read, counts=o.counts, error=str(o.error or ""),
-            )
+        record_dry_runs(DATASET, report.outcomes)
         return report
     # Rebuild when data changed, or when the derivation itself changed since the last rebuild.
     derived_checksum = hashlib.sha256(repr(DERIVED_SQL).encode()).hexdigest()

@@ -7,11 +7,11 @@ import csv
 import hashlib
 import io
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
@@ -166,3 +166,68 @@ def last_success(dataset: str, source: str) -> IngestRun | None:
     )
 
 
+
+
+class DryRunRollback(Exception):
+    """Raised to roll back a dry run's transaction."""
+
+
+@dataclass
+class SourceOutcome:
+    name: str
+    state: str
+    seconds: float = 0.0
+    rows_read: int = 0
+    counts: dict = field(default_factory=dict)
+    error: IngestError | None = None
+    checksum: str = ""
+    file: str = ""
+
+
+@dataclass
+class LoadReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    derived: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> SourceOutcome | None:
+        return next((o for o in self.outcomes if o.state == IngestRun.State.FAILED), None)
+
+
+def run_source(*, dataset: str, name: str, file: str, path: Path, spec_bytes: bytes,
+               load: Callable[[], tuple[int, dict]], dry_run: bool = False, force: bool = False) -> SourceOutcome:
+    """Load one source file in one transaction and record the run; skip it when the file and its
+    mapping are unchanged since the last successful run. In a dry run the caller owns the (rolled
+    back) transaction and records the run afterwards."""
+    if not path.is_file():
+        err = IngestError(file, f"file not found under {path.parent}")
+        return SourceOutcome(name, IngestRun.State.FAILED, error=err, file=file)
+    checksum = file_checksum(path, spec_bytes)
+    previous = last_success(dataset, name)
+    if previous and previous.checksum == checksum and not (force or dry_run):
+        return SourceOutcome(name, IngestRun.State.SKIPPED, file=file)
+    recorder = None if dry_run else RunRecorder(dataset=dataset, source=name, path=file, checksum=checksum,
+                                                dry_run=False)
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            rows_read, counts = load()
+    except IngestError as exc:
+        outcome = SourceOutcome(name, IngestRun.State.FAILED, error=exc)
+    else:
+        outcome = SourceOutcome(name, IngestRun.State.SUCCEEDED, rows_read=rows_read, counts=counts)
+    outcome.seconds = round(time.perf_counter() - started, 3)
+    outcome.checksum, outcome.file = checksum, file
+    if recorder:
+        recorder.finish(outcome.state, rows_read=outcome.rows_read, counts=outcome.counts,
+                        error=str(outcome.error or ""))
+    return outcome
+
+
+def record_dry_runs(dataset: str, outcomes: list[SourceOutcome]) -> None:
+    for o in outcomes:
+        IngestRun.objects.create(
+            dataset=dataset, source=o.name, path=o.file, checksum=o.checksum, state=o.state, dry_run=True,
+            finished_at=timezone.now(), seconds=o.seconds, rows_read=o.rows_read, counts=o.counts,
+            error=str(o.error or ""),
+        )
