@@ -39,6 +39,7 @@ migrate: db
 
 load: migrate
 	$(BIN)/python manage.py load_geographies
+	$(BIN)/python manage.py load_indicators
 
 serve:
 	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) --worker-class gthread --access-logfile -

@@ -7,6 +7,7 @@ from graphene_django.views import GraphQLView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("geographies.api.urls")),
+    path("api/v1/", include("indicators.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("graphql", csrf_exempt(GraphQLView.as_view(graphiql=True)), name="graphql"),

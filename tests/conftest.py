@@ -1,5 +1,6 @@
-"""Test set-up: the real geography files are loaded once per session into the test database
-(about a minute on a fresh database; seconds with --reuse-db, since unchanged files are skipped)."""
+"""Test set-up: the real geography and indicator files are loaded once per session into the test
+database (a couple of minutes on a fresh database; seconds with --reuse-db, since unchanged files
+are skipped)."""
 
 from io import StringIO
 
@@ -12,6 +13,7 @@ from rest_framework.test import APIClient
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("load_geographies", stdout=StringIO())
+        call_command("load_indicators", stdout=StringIO())
 
 
 @pytest.fixture

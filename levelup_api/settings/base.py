@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "simple_history",
     "levelup_api.core",
     "geographies",
+    "indicators",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("indicators/", views.IndicatorListView.as_view(), name="indicator-list"),
+    path("indicators/<slug:slug>/", views.IndicatorDetailView.as_view(), name="indicator-detail"),
+    path("periods/", views.PeriodListView.as_view(), name="period-list"),
+    path("observations/", views.ObservationListView.as_view(), name="observation-list"),
+]

@@ -1,0 +1,253 @@
+"""The one parameterised indicator importer: COPY a file into staging, normalise it to long form,
+validate with set-based SQL, and merge it as a new release, in the caller's transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from django.db import connection
+from psycopg import sql
+
+from geographies.ingest.loader import GSS
+from levelup_api.core.ingest import IngestError, copy_rows, create_staging, read_csv
+
+from ..models import Dataset, Indicator, Period, Publisher, Release
+from .periods import PeriodError, period_parse
+from .spec import IndicatorSource
+
+NUMBER = r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"
+# Markers ONS and others put in value cells instead of a number; the value is then null and
+# the status says why.
+SUPPRESSION_MARKERS = {"x": "x", "..": "x", ":": "x", "c": "c", "*": "x", "-": "x", "u": "u"}
+STATUS_CODES = {"x", "u", "c", "p", "e", "r", "b", "f"}
+
+
+def _q(cursor, query, params=None):
+    cursor.execute(query.as_string(cursor.cursor) if isinstance(query, sql.Composable) else query, params)
+    return cursor
+
+
+class IndicatorLoader:
+    def __init__(self, spec: IndicatorSource, data_dir: Path):
+        self.spec = spec
+        self.path = spec.path(data_dir)
+        self.label = spec.file
+        self.counts: dict[str, int] = {}
+        self.rows_read = 0
+        self.defs = {d.key: d for d in spec.indicators}
+
+    def add(self, key: str, n: int) -> None:
+        if n:
+            self.counts[key] = self.counts.get(key, 0) + n
+
+    def fail(self, reason, line=None, column=None, value=None):
+        raise IngestError(self.label, reason, line, column, value)
+
+    def first_bad(self, cursor, condition: str, value: str, column: str, reason: str, params=None):
+        row = _q(cursor, f"SELECT _line, ({value})::text, vcol FROM stg_obs WHERE {condition} ORDER BY _line LIMIT 1",
+                 params).fetchone()
+        if row:
+            self.fail(reason, row[0], row[2] or column, row[1])
+
+    # -- staging ---------------------------------------------------------------------------
+    def stage(self, cursor) -> None:
+        table = read_csv(self.path, encoding=self.spec.encoding, label=self.label,
+                         header_line=self.spec.header_line, required=self.spec.required_columns())
+        create_staging("stg_raw", ["_line", *table.header], ["integer", *["text"] * len(table.header)])
+        self.rows_read = copy_rows("stg_raw", ["_line", *table.header], ((ln, *row) for ln, row in table.rows))
+        _q(cursor, "DROP TABLE IF EXISTS stg_obs")
+        c = self.spec.columns
+
+        def col(key):
+            name = c.get(key) if self.spec.layout == "long" else None
+            return sql.SQL("nullif(btrim(s.{}), '')").format(sql.Identifier(name)) if name else sql.SQL("NULL::text")
+
+        if self.spec.layout == "long":
+            select = sql.SQL(
+                "SELECT s._line, upper({code}) AS code, {name} AS name, {geo} AS geography, {ind} AS ikey, "
+                "{period} AS period, {value} AS raw_value, {lci} AS raw_lci, {uci} AS raw_uci, {status} AS raw_status, "
+                "{note} AS note, NULL::text AS vcol FROM stg_raw s").format(
+                    code=col("code"), name=col("name"), geo=col("geography"), ind=col("indicator"),
+                    period=col("period"), value=col("value"), lci=col("lci"), uci=col("uci"), status=col("status"),
+                    note=col("note"))
+        else:
+            pairs = sql.SQL(", ").join(
+                sql.SQL("({}, s.{})").format(sql.Literal(d.key), sql.Identifier(d.key)) for d in self.spec.indicators)
+            select = sql.SQL(
+                "SELECT s._line, upper(nullif(btrim(s.{code}), '')) AS code, NULL::text AS name, NULL::text AS geography, "
+                "v.ikey, {period}::text AS period, nullif(btrim(v.val), '') AS raw_value, NULL::text AS raw_lci, "
+                "NULL::text AS raw_uci, NULL::text AS raw_status, NULL::text AS note, v.ikey AS vcol "
+                "FROM stg_raw s CROSS JOIN LATERAL (VALUES {pairs}) v(ikey, val)").format(
+                    code=sql.Identifier(self.spec.code_column), period=sql.Literal(self.spec.period), pairs=pairs)
+        _q(cursor, sql.SQL("CREATE TEMP TABLE stg_obs ON COMMIT DROP AS ") + select)
+        if self.spec.thousands_separator:
+            _q(cursor, "UPDATE stg_obs SET raw_value = replace(raw_value, ',', '') WHERE raw_value LIKE '%,%'")
+
+    # -- validation ------------------------------------------------------------------------
+    def validate(self, cursor) -> None:
+        """Read-only checks first (each a single scan that stops at the first bad row), then one
+        pass that types the values: no row is rewritten more than once."""
+        cols = self.spec.columns
+        codes, markers = sorted(STATUS_CODES), sorted(SUPPRESSION_MARKERS)
+        self.first_bad(cursor, "code IS NULL", "''", cols.get("code", self.spec.code_column), "missing area code")
+        self.first_bad(cursor, "NOT (ikey = ANY(%s))", "ikey", cols.get("indicator", "indicator"),
+                       "indicator not in this source's mapping", [list(self.defs)])
+        self.first_bad(cursor, "period IS NULL", "''", cols.get("period", "period"), "missing period")
+        for field in ("value", "lci", "uci"):
+            self.first_bad(cursor, f"raw_{field} IS NOT NULL AND raw_{field} !~ %s AND NOT lower(raw_{field}) = ANY(%s)",
+                           f"raw_{field}", cols.get(field, field), "not a number", [NUMBER, markers])
+        dup = _q(cursor, "SELECT min(_line), ikey || ' / ' || code || ' / ' || period FROM stg_obs "
+                         "GROUP BY ikey, code, period HAVING count(*) > 1 ORDER BY 1 LIMIT 1").fetchone()
+        if dup:
+            self.fail("duplicate row for this indicator, area and period", dup[0],
+                      cols.get("code", self.spec.code_column), dup[1])
+        # Status letters and free-text notes share ONS's status column: letters are statuses,
+        # anything longer is kept as a note. Suppression markers in the value cell become a null
+        # value with that status. A published CI that does not contain the (rounded) value
+        # cannot be right: the value is kept, that CI dropped, and the rows counted.
+        _q(cursor, "DROP TABLE IF EXISTS stg_typed")
+        _q(cursor, """
+            CREATE TEMP TABLE stg_typed ON COMMIT DROP AS
+            SELECT _line, code, name, ikey, period, value,
+                   CASE WHEN ci_ok THEN lci END AS lci, CASE WHEN ci_ok THEN uci END AS uci,
+                   NOT ci_ok AS ci_dropped, status, note
+            FROM (
+                SELECT _line, code, name, ikey, period, value, lci, uci,
+                       (value IS NULL OR ((lci IS NULL OR lci <= value) AND (uci IS NULL OR uci >= value))) AS ci_ok,
+                       CASE WHEN lower(raw_status) = ANY(%(codes)s) THEN lower(raw_status)
+                            WHEN lower(raw_value) = ANY(%(markers)s) THEN (%(marker_status)s::jsonb ->> lower(raw_value))
+                            ELSE '' END AS status,
+                       concat_ws('; ', CASE WHEN NOT lower(raw_status) = ANY(%(codes)s) THEN raw_status END, note) AS note
+                FROM (
+                    SELECT _line, code, name, ikey, period, raw_status, raw_value, note,
+                           CASE WHEN raw_value ~ %(num)s THEN raw_value::float8 END AS value,
+                           CASE WHEN raw_lci ~ %(num)s THEN raw_lci::float8 END AS lci,
+                           CASE WHEN raw_uci ~ %(num)s THEN raw_uci::float8 END AS uci
+                    FROM stg_obs) typed
+            ) checked
+        """, {"codes": codes, "markers": markers, "num": NUMBER,
+              "marker_status": orjson.dumps(SUPPRESSION_MARKERS).decode()})
+        row = _q(cursor, "SELECT min(_line) FILTER (WHERE lci > uci), count(*) FILTER (WHERE value IS NULL), "
+                         "count(*) FILTER (WHERE ci_dropped) FROM stg_typed").fetchone()
+        if row[0] is not None:
+            self.fail("lower confidence limit above the upper one", row[0], cols.get("lci", "lci"))
+        self.add("suppressed_values", row[1])
+        self.add("ci_dropped_not_containing_value", row[2])
+
+    def resolve_areas(self, cursor) -> None:
+        """Codes must be known areas; codes of types that only statistics files carry are created."""
+        cols = self.spec.columns
+        _q(cursor, "DROP TABLE IF EXISTS stg_new_areas")
+        _q(cursor, """
+            CREATE TEMP TABLE stg_new_areas ON COMMIT DROP AS
+            SELECT DISTINCT ON (s.code) s._line, s.code, s.name, t.id AS type_id, t.code AS type_code
+            FROM stg_obs s
+            LEFT JOIN LATERAL (
+                SELECT t.id, t.code FROM geographies_areatype t
+                WHERE (left(s.code, 3) = ANY(t.entity_codes) AND s.code ~ %s)
+                   OR (t.code_pattern <> '' AND s.code ~ t.code_pattern)
+                ORDER BY t.level LIMIT 1) t ON TRUE
+            WHERE NOT EXISTS (SELECT 1 FROM geographies_area a WHERE a.code = s.code)
+            ORDER BY s.code, s._line
+        """, [GSS])
+        creatable = self.spec.create
+        row = _q(cursor, "SELECT _line, code, type_code FROM stg_new_areas WHERE type_code IS NULL OR "
+                         "NOT (type_code = ANY(%s)) ORDER BY _line LIMIT 1", [list(creatable)]).fetchone()
+        if row:
+            kind = f"a {row[2]} code not in any vintage loaded" if row[2] else "not a code of any known area type"
+            self.fail(f"unknown area code: {kind}", row[0], cols.get("code", self.spec.code_column), row[1])
+        self.first_bad(cursor, "code IN (SELECT code FROM stg_new_areas) AND name IS NULL", "code",
+                       cols.get("name", "name"), "a new area needs a name")
+        n = _q(cursor, """
+            INSERT INTO geographies_area (code, name, name_cy, entity, area_type_id)
+            SELECT code, name, '', CASE WHEN code ~ %s THEN left(code, 3) ELSE '' END, type_id FROM stg_new_areas
+        """, [GSS]).rowcount
+        self.add("areas_created", n)
+        whens = sql.SQL(" ").join(sql.SQL("WHEN {} THEN {}").format(sql.Literal(t), sql.Literal(v))
+                                  for t, v in creatable.items())
+        _q(cursor, sql.SQL("""
+            INSERT INTO geographies_areamembership (area_id, vintage_id, name, name_cy, source)
+            SELECT a.id, v.id, n.name, '', {src} FROM stg_new_areas n JOIN geographies_area a ON a.code = n.code
+            JOIN geographies_vintage v ON v.code = (CASE n.type_code {whens} END)
+            ON CONFLICT (area_id, vintage_id) DO NOTHING
+        """).format(src=sql.Literal(self.spec.name), whens=whens))
+
+    def resolve_periods(self, cursor) -> dict[str, int]:
+        rows = _q(cursor, "SELECT period, min(_line) FROM stg_obs GROUP BY period").fetchall()
+        ids = {}
+        for text, line in rows:
+            try:
+                p = period_parse(text)
+            except PeriodError as exc:
+                self.fail(str(exc), line, self.spec.columns.get("period", "period"), text)
+            obj, _ = Period.objects.get_or_create(
+                iso=p.iso, defaults={"start": p.start, "end": p.end, "duration": p.duration, "type": p.type,
+                                     "label": p.label})
+            ids[text] = obj.id
+        return ids
+
+    # -- merge -----------------------------------------------------------------------------
+    def merge(self, cursor, period_ids: dict[str, int]) -> Release:
+        spec = self.spec
+        dataset, _ = Dataset.objects.update_or_create(
+            slug=spec.dataset, defaults={"title": spec.dataset_title, "description": spec.dataset_description,
+                                         "source_url": spec.source_url, "licence": spec.licence})
+        dataset.publishers.set([Publisher.objects.get_or_create(name=n)[0] for n in spec.publishers])
+        label = spec.release_label or f"{spec.release_date}"
+        # Reloading the same release replaces it; an older release keeps its rows for `as_of`.
+        old = list(Release.objects.filter(dataset=dataset, label=label).values_list("id", flat=True))
+        if old:  # in SQL: Django's cascade would fetch every observation into Python first
+            _q(cursor, "DELETE FROM indicators_observation WHERE release_id = ANY(%s)", [old])
+            Release.objects.filter(id__in=old).delete()
+        release = Release.objects.create(dataset=dataset, label=label, release_date=spec.release_date,
+                                         source_url=spec.source_url, licence=spec.licence)
+        ind_ids = {}
+        for d in spec.indicators:
+            # Curators may have edited the metadata in the admin: a reload does not overwrite it.
+            ind, _ = Indicator.objects.get_or_create(slug=d.slug, defaults={
+                "title": d.title, "subtitle": d.subtitle, "description": d.description, "caveats": d.caveats,
+                "dataset": dataset, "unit": d.unit, "unit_symbol": d.unit_symbol, "decimal_places": d.decimal_places,
+                "measure": d.measure, "polarity": d.polarity, "aggregation": d.aggregation, "topics": d.topics,
+                "capitals": d.capitals, "experimental": d.experimental, "category_values": d.category_values})
+            ind_ids[d.key] = ind.id
+        _q(cursor, "DROP TABLE IF EXISTS stg_keys")
+        _q(cursor, "CREATE TEMP TABLE stg_keys (ikey text, indicator_id int) ON COMMIT DROP")
+        copy_rows("stg_keys", ["ikey", "indicator_id"], ind_ids.items())
+        _q(cursor, "DROP TABLE IF EXISTS stg_periods")
+        _q(cursor, "CREATE TEMP TABLE stg_periods (period text, period_id int) ON COMMIT DROP")
+        copy_rows("stg_periods", ["period", "period_id"], period_ids.items())
+        n = _q(cursor, "UPDATE indicators_observation SET is_current = FALSE WHERE is_current "
+                       "AND indicator_id = ANY(%s) AND release_id <> %s",
+               [list(ind_ids.values()), release.id]).rowcount
+        self.add("superseded", n)
+        n = _q(cursor, """
+            INSERT INTO indicators_observation
+                (indicator_id, area_id, period_id, release_id, value, lci, uci, status, note, is_current)
+            SELECT k.indicator_id, a.id, p.period_id, %s, s.value, s.lci, s.uci, s.status, s.note, TRUE
+            FROM stg_typed s JOIN stg_keys k ON k.ikey = s.ikey JOIN stg_periods p ON p.period = s.period
+            JOIN geographies_area a ON a.code = s.code
+        """, [release.id]).rowcount
+        self.add("observations", n)
+        # Coverage (derived): which area types and periods now have current values.
+        _q(cursor, "DELETE FROM indicators_coverage WHERE indicator_id = ANY(%s)", [list(ind_ids.values())])
+        _q(cursor, """
+            INSERT INTO indicators_coverage (indicator_id, period_id, area_type_id, areas)
+            SELECT o.indicator_id, o.period_id, a.area_type_id, count(*)
+            FROM indicators_observation o JOIN geographies_area a ON a.id = o.area_id
+            WHERE o.indicator_id = ANY(%s) AND o.is_current GROUP BY 1, 2, 3
+        """, [list(ind_ids.values())])
+        return release
+
+    def load(self) -> dict:
+        if not self.path.is_file():
+            self.fail(f"file not found: {self.path}")
+        with connection.cursor() as cursor:
+            self.stage(cursor)
+            self.validate(cursor)
+            self.resolve_areas(cursor)
+            periods = self.resolve_periods(cursor)
+            self.merge(cursor, periods)
+        return self.counts
+
+

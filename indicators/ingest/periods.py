@@ -1,0 +1,73 @@
+"""ISO 8601 periods as statistics publish them: a date (point in time) or a start and a duration
+(2011-01-01/P3Y). Types and labels follow ONS conventions: 2021/22 for financial and academic
+years, 2011-2013 for rolling multi-year periods."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_ISO = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?(?:/P(\d+)([YMD]))?$")
+
+
+class PeriodError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ParsedPeriod:
+    iso: str
+    start: dt.date
+    end: dt.date
+    duration: str
+    type: str
+    label: str
+
+
+def _add(start: dt.date, n: int, unit: str) -> dt.date:
+    if unit == "D":
+        return start + dt.timedelta(days=n)
+    months = n * 12 if unit == "Y" else n
+    y, m = divmod(start.month - 1 + months, 12)
+    year, month = start.year + y, m + 1
+    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def period_parse(text: str) -> ParsedPeriod:
+    raw = text.strip()
+    m = _ISO.match(raw)
+    if not m:
+        raise PeriodError(f"not an ISO 8601 date or date/duration: {text!r}")
+    year, month, day, n, unit = m.groups()
+    try:
+        start = dt.date(int(year), int(month), int(day or 1))
+    except ValueError as exc:
+        raise PeriodError(f"{text!r}: {exc}") from None
+    if n is None:
+        if day is None:  # YYYY-MM: the month
+            end = _add(start, 1, "M") - dt.timedelta(days=1)
+            return ParsedPeriod(raw, start, end, "P1M", "month", start.strftime("%b %Y"))
+        return ParsedPeriod(raw, start, start, "", "point_in_time", start.isoformat())
+    n = int(n)
+    if n == 0:
+        raise PeriodError(f"{text!r}: zero-length period")
+    end = _add(start, n, unit) - dt.timedelta(days=1)
+    duration = f"P{n}{unit}"
+    if unit == "Y" and n == 1:
+        if (start.month, start.day) == (1, 1):
+            return ParsedPeriod(raw, start, end, duration, "calendar_year", str(start.year))
+        kind = {4: "financial_year", 9: "academic_year", 8: "academic_year"}.get(start.month, "other")
+        return ParsedPeriod(raw, start, end, duration, kind, f"{start.year}/{str(start.year + 1)[2:]}")
+    if unit == "Y":
+        if start.month == 1 and start.day == 1:
+            label = f"{start.year}-{end.year}"
+        else:
+            label = f"{start.year}/{str(start.year + 1)[2:]}-{end.year - 1}/{str(end.year)[2:]}"
+        return ParsedPeriod(raw, start, end, duration, "rolling", label)
+    if unit == "M" and n == 3:
+        return ParsedPeriod(raw, start, end, duration, "quarter", f"{start.strftime('%b')}-{end.strftime('%b %Y')}")
+    if unit == "M" and n == 1:
+        return ParsedPeriod(raw, start, end, duration, "month", start.strftime("%b %Y"))
+    return ParsedPeriod(raw, start, end, duration, "other", f"{start.isoformat()} to {end.isoformat()}")

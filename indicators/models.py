@@ -1,0 +1,213 @@
+"""Statistics: publishers, datasets and their releases, indicators with their metadata, typed
+ISO 8601 periods, and observations (value, 95% CI, status) for an area, period and release.
+
+Observations are designed for 10^8 rows: integer keys for indicator/period/release, double for
+the value, real for the confidence limits, a one-letter status, and a partial unique index that is
+also the fast path to current values.
+"""
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from geographies.models import Area
+
+
+class Publisher(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    url = models.URLField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Dataset(models.Model):
+    slug = models.SlugField(max_length=120, unique=True)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    publishers = models.ManyToManyField(Publisher, blank=True, related_name="datasets")
+    source_url = models.URLField(max_length=500, blank=True)
+    licence = models.CharField(max_length=200, default="Open Government Licence v3.0")
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Release(models.Model):
+    """A dated publication of a dataset. A newer published release supersedes older values, which
+    stay queryable with `as_of`. A draft release is invisible to the public API."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft"
+        PUBLISHED = "published"
+
+    id = models.AutoField(primary_key=True)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="releases")
+    label = models.CharField(max_length=120, help_text="e.g. 'ELS 2026-04-29' or the file checksum prefix.")
+    release_date = models.DateField()
+    source_url = models.URLField(max_length=500, blank=True)
+    licence = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PUBLISHED)
+    checksum = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dataset", "-release_date", "-id"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "label"], name="release_label_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}: {self.label}"
+
+
+class Indicator(models.Model):
+    class Measure(models.TextChoices):
+        COUNT = "count"
+        PERCENTAGE = "percentage"
+        RATE = "rate"
+        MEAN = "mean"
+        MEDIAN = "median"
+        SCORE = "score"
+        RANK = "rank"
+        DECILE = "decile"
+        RATIO = "ratio"
+        CURRENCY = "currency"
+
+    class Polarity(models.TextChoices):
+        HIGHER_IS_BETTER = "higher_is_better"
+        LOWER_IS_BETTER = "lower_is_better"
+        NEUTRAL = "neutral"
+
+    class Aggregation(models.TextChoices):
+        SUM = "sum"
+        WEIGHTED_MEAN = "weighted_mean"
+        RATIO_OF_SUMS = "ratio_of_sums"
+        SHARE_IN_CATEGORY = "share_in_category"
+        NOT_AGGREGATABLE = "not_aggregatable"
+
+    id = models.AutoField(primary_key=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    title = models.CharField(max_length=300)
+    subtitle = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True)
+    caveats = models.TextField(blank=True)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="indicators")
+    unit = models.CharField(max_length=120, blank=True, help_text="e.g. Pounds, Years, Percentage")
+    unit_symbol = models.CharField(max_length=40, blank=True, help_text="e.g. £, yrs, %")
+    decimal_places = models.PositiveSmallIntegerField(default=1)
+    measure = models.CharField(max_length=12, choices=Measure.choices)
+    polarity = models.CharField(max_length=20, choices=Polarity.choices, default=Polarity.NEUTRAL)
+    aggregation = models.CharField(max_length=20, choices=Aggregation.choices, default=Aggregation.NOT_AGGREGATABLE)
+    weight_indicator = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                         help_text="For weighted means: the indicator that supplies the weights.")
+    category_values = ArrayField(models.FloatField(), default=list, blank=True,
+                                 help_text="For shares in a category: the values that count (e.g. [1] for decile 1).")
+    topics = ArrayField(models.CharField(max_length=60), default=list, blank=True)
+    capitals = ArrayField(models.CharField(max_length=20), default=list, blank=True,
+                          help_text="Six capitals: physical, intangible, human, financial, social, institutional.")
+    experimental = models.BooleanField(default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Period(models.Model):
+    class Type(models.TextChoices):
+        CALENDAR_YEAR = "calendar_year"
+        FINANCIAL_YEAR = "financial_year"
+        ACADEMIC_YEAR = "academic_year"
+        ROLLING = "rolling"
+        POINT = "point_in_time"
+        QUARTER = "quarter"
+        MONTH = "month"
+        OTHER = "other"
+
+    id = models.AutoField(primary_key=True)
+    iso = models.CharField(max_length=40, unique=True, help_text="ISO 8601: 2011-01-01/P3Y, 2023-04-19, 2021-04-01/P1Y")
+    start = models.DateField()
+    end = models.DateField(help_text="Last day covered (the start itself for a point in time).")
+    duration = models.CharField(max_length=10, blank=True, help_text="ISO 8601 duration; empty for a point in time.")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    label = models.CharField(max_length=40, help_text="Human label: 2011-2013, 2021/22, 2023-04-19.")
+
+    class Meta:
+        ordering = ["start", "end"]
+        constraints = [models.CheckConstraint(condition=Q(end__gte=F("start")), name="period_valid_range")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Status(models.TextChoices):
+    NONE = "", "none"
+    PROVISIONAL = "p", "provisional"
+    ESTIMATED = "e", "estimated"
+    SUPPRESSED = "x", "suppressed"
+    REVISED = "r", "revised"
+    BREAK = "b", "break in series"
+    UNRELIABLE = "u", "low reliability"
+    CONFIDENTIAL = "c", "confidential"
+    FORECAST = "f", "forecast"
+
+
+class Observation(models.Model):
+    # Built for bulk loads of 10^8 rows. The loader only inserts rows that joined to an existing
+    # area, indicator, period and release (set-based, in staging), so the FK triggers, which cost
+    # 11 s per 800k rows here, are left out (db_constraint=False), as are single-column FK indexes:
+    # the composite indexes below serve every read.
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="observations", db_index=False, db_constraint=False)
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="observations", db_index=False, db_constraint=False)
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="observations", db_index=False, db_constraint=False)
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="observations", db_index=False, db_constraint=False)
+    value = models.FloatField(null=True, help_text="Null when suppressed or not available (see status).")
+    lci = models.FloatField(null=True, blank=True, help_text="Lower 95% confidence limit.")
+    uci = models.FloatField(null=True, blank=True, help_text="Upper 95% confidence limit.")
+    numerator = models.FloatField(null=True, blank=True)
+    denominator = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=1, choices=Status.choices, blank=True, default="")
+    note = models.TextField(blank=True)
+    is_current = models.BooleanField(default=True, help_text="From the newest published release (derived).")
+
+    class Meta:
+        constraints = [
+            # One current value per indicator, area and period; also the index current reads use.
+            models.UniqueConstraint(fields=["indicator", "period", "area"], condition=Q(is_current=True),
+                                    name="observation_one_current"),
+            models.CheckConstraint(
+                condition=Q(lci__isnull=True) | Q(value__isnull=True) | Q(lci__lte=F("value")), name="observation_lci_le_value"),
+            models.CheckConstraint(
+                condition=Q(uci__isnull=True) | Q(value__isnull=True) | Q(uci__gte=F("value")), name="observation_uci_ge_value"),
+        ]
+        indexes = [
+            models.Index(fields=["area", "indicator", "period"], condition=Q(is_current=True), name="observation_area_current"),
+            # Releases are loaded in one block each, so a BRIN index finds a release's rows for `as_of`
+            # at a fraction of a B-tree's size.
+            BrinIndex(fields=["release"], name="observation_release_brin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id}/{self.area_id}/{self.period_id} = {self.value}"
+
+
+class Coverage(models.Model):
+    """Which area types have current values for which periods of an indicator, and how many
+    (derived after each load). Serves the availability matrix, the periods list and `latest`."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="coverage")
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+")
+    area_type = models.ForeignKey("geographies.AreaType", on_delete=models.CASCADE, related_name="+")
+    areas = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["indicator", "period", "area_type"], name="coverage_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id}/{self.period_id}/{self.area_type_id}: {self.areas}"

@@ -1,0 +1,177 @@
+"""Reads for indicators and observations, shared by REST and GraphQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from geographies.models import Area, AreaAncestor, AreaMembership, AreaType, Vintage
+
+from .models import Coverage, Indicator, Observation, Period, Release
+
+LATEST = re.compile(r"^latest(?:-(\d+))?$")
+YEAR = re.compile(r"^\d{4}$")
+OBSERVATION_COLUMNS = ["area_code", "area_name", "indicator", "period", "period_iso", "value", "lci", "uci", "status"]
+
+
+class ObservationQueryError(ValueError):
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter, self.message = parameter, message
+
+
+def indicator_list() -> QuerySet[Indicator]:
+    return Indicator.objects.select_related("dataset").prefetch_related("dataset__publishers").order_by("slug")
+
+
+def indicator_get(*, slug: str) -> Indicator | None:
+    return (
+        indicator_list()
+        .prefetch_related(
+            Prefetch("dataset__releases", queryset=Release.objects.filter(state=Release.State.PUBLISHED)
+                     .order_by("-release_date", "-id")),
+            Prefetch("coverage", queryset=Coverage.objects.select_related("period", "area_type")
+                     .order_by("area_type__level", "period__start")),
+        )
+        .filter(slug=slug)
+        .first()
+    )
+
+
+def availability(indicator: Indicator) -> list[dict]:
+    """Area types and the periods they have values for (from the prefetched coverage)."""
+    by_type: dict[str, dict] = {}
+    for c in indicator.coverage.all():
+        entry = by_type.setdefault(c.area_type.code, {"area_type": c.area_type.code, "periods": []})
+        entry["periods"].append({"period": c.period.label, "iso": c.period.iso, "areas": c.areas})
+    return list(by_type.values())
+
+
+def period_list(*, indicator: Indicator | None = None) -> QuerySet[Period]:
+    qs = Period.objects.all()
+    if indicator is not None:
+        qs = qs.filter(id__in=Coverage.objects.filter(indicator=indicator).values("period"))
+    return qs.order_by("start", "end")
+
+
+def observation_base() -> QuerySet[Observation]:
+    return Observation.objects.all()
+
+
+def _resolve_periods(tokens: list[str], indicator_ids: list[int]) -> Q:
+    """A Q over (indicator, period) for period tokens: ISO, label, year, latest, latest-N."""
+    q = Q(pk__in=[])
+    fixed: list[str] = []
+    for token in tokens:
+        m = LATEST.match(token.lower())
+        if not m:
+            fixed.append(token)
+            continue
+        if not indicator_ids:
+            raise ObservationQueryError("period", f"{token!r} needs `indicator`: latest is per indicator")
+        back = int(m.group(1) or 0)
+        periods: dict[int, list[int]] = {}
+        for ind, per in (Coverage.objects.filter(indicator_id__in=indicator_ids)
+                         .order_by("indicator_id", "-period__end", "-period__start")
+                         .values_list("indicator_id", "period_id").distinct()):
+            if per not in periods.setdefault(ind, []):
+                periods[ind].append(per)
+        for ind, pers in periods.items():
+            if back < len(pers):
+                q |= Q(indicator_id=ind, period_id=pers[back])
+    if fixed:
+        match = Q(pk__in=[])
+        for token in fixed:
+            match |= Q(iso=token) | Q(label=token)
+            if YEAR.match(token):
+                match |= Q(start__year=int(token))
+        ids = list(Period.objects.filter(match).values_list("id", flat=True))
+        if not ids:
+            raise ObservationQueryError("period", f"no period matches {', '.join(fixed)}; see /api/v1/periods/")
+        q |= Q(period_id__in=ids)
+    return q
+
+
+def observation_filter(
+    qs: QuerySet[Observation], *, indicators: list[str] = (), areas: list[str] = (),
+    area_type: AreaType | None = None, vintage: Vintage | None = None, parent: Area | None = None,
+    periods: list[str] = (), period_from: dt.date | None = None, period_to: dt.date | None = None,
+    status: str | None = None, as_of: dt.date | None = None,
+) -> QuerySet[Observation]:
+    indicator_ids: list[int] = []
+    if indicators:
+        found = dict(Indicator.objects.filter(slug__in=indicators).values_list("slug", "id"))
+        missing = [s for s in indicators if s not in found]
+        if missing:
+            raise ObservationQueryError("indicator", f"unknown indicator(s) {', '.join(missing)}; see /api/v1/indicators/")
+        indicator_ids = list(found.values())
+        qs = qs.filter(indicator_id__in=indicator_ids)
+    if areas:
+        found = dict(Area.objects.filter(code__in=areas).values_list("code", "id"))
+        missing = [c for c in areas if c not in found]
+        if missing:
+            raise ObservationQueryError("area", f"unknown area code(s) {', '.join(missing)}")
+        qs = qs.filter(area_id__in=list(found.values()))
+    if vintage is not None:
+        if area_type is not None and vintage.area_type_id != area_type.id:
+            raise ObservationQueryError("vintage", f"{vintage.code} is a {vintage.area_type.code} vintage, not {area_type.code}")
+        qs = qs.filter(Exists(AreaMembership.objects.filter(area_id=OuterRef("area_id"), vintage=vintage)))
+    elif area_type is not None:
+        qs = qs.filter(Exists(AreaMembership.objects.filter(area_id=OuterRef("area_id"), vintage__area_type=area_type)))
+    if parent is not None:
+        rows = AreaAncestor.objects.filter(ancestor=parent, descendant_id=OuterRef("area_id"))
+        if vintage is not None:
+            rows = rows.filter(descendant_vintage=vintage)
+        qs = qs.filter(Exists(rows))
+    if periods:
+        qs = qs.filter(_resolve_periods(periods, indicator_ids))
+    if period_from:
+        qs = qs.filter(period__end__gte=period_from)
+    if period_to:
+        qs = qs.filter(period__start__lte=period_to)
+    if status:
+        qs = qs.filter(status=status)
+    if as_of:
+        # Per dataset, the newest published release out by that date.
+        releases = (Release.objects.filter(state=Release.State.PUBLISHED, release_date__lte=as_of)
+                    .order_by("dataset_id", "-release_date", "-id").distinct("dataset_id").values("id"))
+        qs = qs.filter(release_id__in=releases)
+    else:
+        qs = qs.filter(is_current=True)
+    return qs
+
+
+def observation_rows(qs: QuerySet[Observation]) -> QuerySet:
+    """Long-format rows as tuples, in OBSERVATION_COLUMNS order, in key order (for cursors)."""
+    return qs.order_by("indicator_id", "period_id", "area_id").values_list(
+        "area__code", "area__name", "indicator__slug", "period__label", "period__iso", "value", "lci", "uci", "status",
+        "indicator_id", "period_id", "area_id",
+    )
+
+
+def observation_page(qs: QuerySet[Observation], *, after: tuple[int, int, int] | None, size: int) -> list[tuple]:
+    rows = observation_rows(qs)
+    if after is not None:
+        # Keyset pagination on the unique key: constant time per page however deep.
+        rows = rows.extra(where=["(indicators_observation.indicator_id, indicators_observation.period_id, "
+                                 "indicators_observation.area_id) > (%s, %s, %s)"], params=list(after))
+    return list(rows[: size + 1])
+
+
+def observation_csv_copy(qs: QuerySet[Observation]) -> Iterator[bytes]:
+    """The whole result as CSV straight from PostgreSQL's COPY: nothing is built in Python."""
+    sql, params = observation_rows(qs).values_list(
+        "area__code", "area__name", "indicator__slug", "period__label", "period__iso", "value", "lci", "uci",
+        "status").query.sql_with_params()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        inner = raw.mogrify(sql, params) if params else sql
+        header = ",".join(OBSERVATION_COLUMNS)
+        with raw.copy(f"COPY ({inner}) TO STDOUT WITH (FORMAT csv)") as copy:
+            yield (header + "\n").encode()
+            for chunk in copy:
+                yield bytes(chunk)

@@ -1,0 +1,65 @@
+"""Writes for indicators: loading every source file as a release."""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+from collections.abc import Callable
+from pathlib import Path
+
+from django.db import connection, transaction
+
+from levelup_api.core.ingest import (
+    DryRunRollback,
+    IngestError,
+    LoadReport,
+    SourceOutcome,
+    record_dry_runs,
+    run_source,
+)
+from levelup_api.core.models import IngestRun
+
+from .ingest.loader import IndicatorLoader
+from .ingest.spec import IndicatorSource, sources_all
+
+DATASET = "indicators"
+
+
+def _load_one(spec: IndicatorSource, data_dir: Path):
+    loader = IndicatorLoader(spec, data_dir)
+    counts = loader.load()
+    return loader.rows_read, counts
+
+
+def indicators_load(
+    *, data_dir: Path, only: list[str] | None = None, dry_run: bool = False, force: bool = False,
+    progress: Callable[[SourceOutcome], None] | None = None,
+) -> LoadReport:
+    """Load every indicator source (each file a release, in its own transaction), stopping at the
+    first failure. Geographies must be loaded first: codes resolve against every vintage."""
+    specs = sources_all(data_dir)
+    if only:
+        specs = [s for s in specs if any(fnmatch.fnmatch(s.name, pat) for pat in only)]
+        if not specs:
+            raise IngestError("--only", f"no indicator source matches {', '.join(only)}")
+    report = LoadReport()
+    try:
+        with transaction.atomic() if dry_run else contextlib.nullcontext():
+            for spec in specs:
+                outcome = run_source(dataset=DATASET, name=spec.name, file=spec.file, path=spec.path(data_dir),
+                                     spec_bytes=spec.spec_bytes, load=lambda spec=spec: _load_one(spec, data_dir),
+                                     dry_run=dry_run, force=force)
+                report.outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+                if outcome.state == IngestRun.State.FAILED:
+                    break
+            if dry_run:
+                raise DryRunRollback
+    except DryRunRollback:
+        record_dry_runs(DATASET, report.outcomes)
+        return report
+    if any(o.state == IngestRun.State.SUCCEEDED for o in report.outcomes):
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE indicators_observation, indicators_period, indicators_indicator")
+    return report

@@ -1,0 +1,105 @@
+"""Observations, indicators and periods over REST, against the real IoD and population files."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def csv_lines(response) -> list[str]:
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    return b"".join(response.streaming_content).decode().splitlines()
+
+
+def test_imd_2019_rank_and_decile_of_e01000001(api):
+    body = api.get("/api/v1/observations/", {"indicator": "iod2019-imd-rank,iod2019-imd-decile",
+                                             "area": "E01000001"}).json()
+    values = {r["indicator"]: r["value"] for r in body["results"]}
+    assert values == {"iod2019-imd-rank": 29199, "iod2019-imd-decile": 9}
+
+
+def test_national_lsoa_slice_in_one_csv_request(api):
+    lines = csv_lines(api.get("/api/v1/observations/", {"indicator": "iod2019-imd-rank", "area_type": "LSOA",
+                                                        "format": "csv"}))
+    assert lines[0] == "area_code,area_name,indicator,period,period_iso,value,lci,uci,status"
+    assert len(lines) == 1 + 32844
+    assert lines[1].startswith("E01000001,City of London 001A,iod2019-imd-rank,")
+
+
+def test_iod2025_slice_and_score(api):
+    lines = csv_lines(api.get("/api/v1/observations/", {"indicator": "iod2025-imd-score", "vintage": "LSOA21"},
+                              HTTP_ACCEPT="text/csv"))
+    assert len(lines) == 1 + 33755
+    row = next(line for line in lines if line.startswith("E01000001,"))
+    assert ",8.742," in row
+
+
+def test_latest_period(api):
+    body = api.get("/api/v1/observations/", {"indicator": "iod2025-imd-score", "area": "E01000001",
+                                             "period": "latest"}).json()
+    assert [r["value"] for r in body["results"]] == [8.742]
+
+
+def test_json_pages_with_a_cursor_cover_the_slice_once(api, django_assert_max_num_queries):
+    seen, url, params = [], "/api/v1/observations/", {"indicator": "iod2025-imd-decile", "page_size": "10000"}
+    pages = 0
+    while url:
+        with django_assert_max_num_queries(4):
+            body = api.get(url, params).json()
+        seen += [r["area_code"] for r in body["results"]]
+        url, params = body["next"], None
+        pages += 1
+    assert pages == 4 and len(seen) == len(set(seen)) == 33755
+
+
+def test_parent_filter_gives_manchester_lsoas(api):
+    body = api.get("/api/v1/observations/", {"indicator": "iod2025-imd-decile", "parent": "E08000003",
+                                             "vintage": "LSOA21"}).json()
+    assert len(body["results"]) == 295
+
+
+def test_indicator_list_and_detail(api, django_assert_max_num_queries):
+    with django_assert_max_num_queries(4):
+        indicators = api.get("/api/v1/indicators/").json()
+    from indicators.models import Indicator
+
+    assert len(indicators) == Indicator.objects.count() >= 42
+    for ind in indicators:
+        assert ind["unit"] is not None and ind["polarity"] and ind["source"] and ind["licence"]
+    detail = api.get("/api/v1/indicators/iod2025-imd-score/").json()
+    assert detail["releases"][0]["label"] == "IoD2025"
+    lsoa = next(a for a in detail["availability"] if a["area_type"] == "LSOA")
+    assert lsoa["periods"] == [{"period": "2025-10-30", "iso": "2025-10-30", "areas": 33755}]
+    assert api.get("/api/v1/indicators/no-such-thing/").status_code == 404
+
+
+def test_periods_for_an_indicator(api):
+    periods = api.get("/api/v1/periods/", {"indicator": "population-census-2021"}).json()
+    assert periods == [{"iso": "2021-03-21", "label": "2021-03-21", "type": "point_in_time", "start": "2021-03-21",
+                        "end": "2021-03-21", "duration": ""}]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"indicator": "nope"}, "indicator"),
+        ({}, "indicator"),
+        ({"indicator": "iod2025-imd-score", "area": "E99999999"}, "area"),
+        ({"indicator": "iod2025-imd-score", "period": "1066"}, "period"),
+        ({"indicator": "iod2025-imd-score", "page_size": "0"}, "page_size"),
+        ({"indicator": "iod2025-imd-score", "cursor": "!!"}, "cursor"),
+        ({"indicator": "iod2025-imd-score", "as_of": "2025-02-30"}, "as_of"),
+        ({"indicator": "iod2025-imd-score", "area_type": "LSOA", "vintage": "LAD23"}, "vintage"),
+        ({"indicator": "iod2025-imd-score", "period_from": "2025-01-01", "period_to": "2024-01-01"}, "period_from"),
+        ({"indicator": "iod2025-imd-score", "format": "csv", "area": "nowhere"}, "area"),
+    ],
+)
+def test_bad_parameters_are_400s(api, params, parameter):
+    response = api.get("/api/v1/observations/", params)
+    assert response.status_code == 400, response.content
+    assert response.json()["parameter"] == parameter
+
+
+def test_as_of_before_the_release_returns_nothing(api):
+    body = api.get("/api/v1/observations/", {"indicator": "iod2025-imd-score", "area": "E01000001",
+                                             "as_of": "2025-01-01"}).json()
+    assert body["results"] == []
