@@ -52,6 +52,25 @@ def prefetch_for_selection(qs, info):
     return selectors.area_prefetch(qs, relations={RELATION_FIELDS[f] for f in selected if f in RELATION_FIELDS})
 
 
+def _observation_node():
+    from indicators.graphql import ObservationNode
+
+    return ObservationNode
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _batched(qs) -> list:
+    """Evaluate a list of areas and tell each its siblings, so per-area fields can batch."""
+    areas = list(qs)
+    ids = tuple(a.id for a in areas)
+    for a in areas:
+        a._batch_ids = ids
+    return areas
+
+
 def _vintage(code: str | None) -> Vintage | None:
     if not code:
         return None
@@ -166,6 +185,12 @@ class AreaNode(DjangoObjectType):
         description="Descendants in `vintage`, or the newest vintage of `type`, or direct children.",
     )
     ancestors = graphene.List(graphene.NonNull(AncestorLink), required=True, vintage=graphene.String())
+    observations = graphene.List(
+        graphene.NonNull(lambda: _observation_node()), required=True,
+        indicator=graphene.String(required=True, description="Indicator slugs, comma-separated."),
+        period=graphene.String(description="ISO period, label, year, latest or latest-N (default: every period)."),
+        description="Current values for this area. Fetched for all sibling areas in one query.",
+    )
     boundary = GenericScalar(
         vintage=graphene.String(), simplify=graphene.Float(description="Tolerance in degrees, 0 to 1"),
         description="GeoJSON Feature of the boundary (EPSG:4326), or null.",
@@ -211,7 +236,7 @@ class AreaNode(DjangoObjectType):
             children = selectors.area_children(area=self, area_type=_area_type(type), vintage=_vintage(vintage))
         except selectors.SelectorError as exc:
             raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
-        return prefetch_for_selection(children.areas, info)
+        return _batched(prefetch_for_selection(children.areas, info))
 
     def resolve_ancestors(self, info, vintage=None):
         try:
@@ -220,6 +245,21 @@ class AreaNode(DjangoObjectType):
             raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
         return [AncestorLink(area=r.ancestor, type=r.ancestor_vintage.area_type.code, vintage=r.ancestor_vintage.code,
                              depth=r.depth, fit=r.fit) for r in rows]
+
+    def resolve_observations(self, info, indicator, period=None):
+        from indicators import selectors as obs
+
+        # A synchronous DataLoader: the first area asks for every area of its list at once.
+        ids = getattr(self, "_batch_ids", None) or (self.id,)
+        cache = info.context.__dict__.setdefault("_observation_batches", {})
+        key = (ids, indicator, period)
+        if key not in cache:
+            try:
+                cache[key] = obs.observations_by_area(area_ids=list(ids), indicators=_split(indicator),
+                                                      periods=_split(period))
+            except obs.ObservationQueryError as exc:
+                raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
+        return cache[key].get(self.id, [])
 
     def resolve_boundary(self, info, vintage=None, simplify=None):
         if simplify is not None and not 0 <= simplify <= 1:

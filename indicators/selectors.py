@@ -175,3 +175,12 @@ def observation_csv_copy(qs: QuerySet[Observation]) -> Iterator[bytes]:
             yield (header + "\n").encode()
             for chunk in copy:
                 yield bytes(chunk)
+
+
+def observations_by_area(*, area_ids: list[int], indicators: list[str], periods: list[str] = ()) -> dict[int, list]:
+    """Current observations for many areas in one query, grouped by area (for GraphQL batching)."""
+    qs = observation_filter(Observation.objects.filter(area_id__in=area_ids), indicators=indicators, periods=periods)
+    out: dict[int, list] = {}
+    for o in qs.select_related("indicator", "area", "period").order_by("area_id", "indicator__slug", "period__start"):
+        out.setdefault(o.area_id, []).append(o)
+    return out

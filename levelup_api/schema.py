@@ -3,9 +3,10 @@
 import graphene
 
 from geographies.graphql import GeographyQueries
+from indicators.graphql import IndicatorQueries
 
 
-class Query(GeographyQueries, graphene.ObjectType):
+class Query(GeographyQueries, IndicatorQueries, graphene.ObjectType):
     pass
 
 

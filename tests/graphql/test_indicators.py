@@ -1,0 +1,38 @@
+"""GraphQL indicator queries: the same numbers as REST, and fixed query counts."""
+
+import pytest
+
+from tests.graphql.test_geographies import gql
+
+pytestmark = pytest.mark.django_db
+
+CHILD_VALUES = """query($code: String!) { area(code: $code) { children(type: "LSOA") { code
+  observations(indicator: "iod2025-imd-score,iod2025-imd-decile,population-census-2021", period: "latest") {
+    indicatorSlug value period { label } } } } }"""
+
+
+def test_latest_values_of_three_indicators_for_all_children_in_fixed_queries(client, django_assert_num_queries):
+    with django_assert_num_queries(7):
+        manchester = gql(client, CHILD_VALUES, {"code": "E08000003"})["data"]["area"]["children"]
+    with django_assert_num_queries(7):
+        bolton = gql(client, CHILD_VALUES, {"code": "E08000001"})["data"]["area"]["children"]
+    assert len(manchester) == 295 and len(bolton) > 100
+    first = {o["indicatorSlug"]: o["value"] for o in manchester[0]["observations"]}
+    assert manchester[0]["code"] == "E01005061"
+    assert first == {"iod2025-imd-decile": 1.0, "iod2025-imd-score": 54.054, "population-census-2021": 1791.0}
+
+
+def test_observations_connection_uses_the_filterset(client):
+    body = gql(client, '{ observations(indicator: "iod2019-imd-rank", area: "E01000001") { totalCount '
+                       'edges { node { areaCode indicatorSlug value period { iso } } } } }')
+    assert body["data"]["observations"]["totalCount"] == 1
+    assert body["data"]["observations"]["edges"][0]["node"]["value"] == 29199
+
+
+def test_indicator_metadata_and_errors(client):
+    ind = gql(client, '{ indicator(slug: "iod2025-imd-score") { title unit source licence } }')["data"]["indicator"]
+    assert ind["source"] == ["Ministry of Housing, Communities and Local Government"]
+    err = gql(client, '{ observations(indicator: "nope") { totalCount } }')["errors"][0]
+    assert err["extensions"]["parameter"] == "indicator"
+    err = gql(client, '{ area(code: "E08000003") { observations(indicator: "nope") { value } } }')["errors"][0]
+    assert err["extensions"]["parameter"] == "indicator"
