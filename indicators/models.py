@@ -175,6 +175,10 @@ class Observation(models.Model):
     status = models.CharField(max_length=1, choices=Status.choices, blank=True, default="")
     note = models.TextField(blank=True)
     is_current = models.BooleanField(default=True, help_text="From the newest published release (derived).")
+    # Precomputed at ingest (a window rank over 10^7 rows takes seconds): position among areas of
+    # the same type for this indicator and period, 1 = best by polarity (highest when neutral).
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    rank_of = models.PositiveIntegerField(null=True, blank=True, help_text="Areas ranked alongside.")
 
     class Meta:
         constraints = [

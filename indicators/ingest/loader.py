@@ -223,10 +223,16 @@ class IndicatorLoader:
         self.add("superseded", n)
         n = _q(cursor, """
             INSERT INTO indicators_observation
-                (indicator_id, area_id, period_id, release_id, value, lci, uci, status, note, is_current)
-            SELECT k.indicator_id, a.id, p.period_id, %s, s.value, s.lci, s.uci, s.status, s.note, TRUE
+                (indicator_id, area_id, period_id, release_id, value, lci, uci, status, note, is_current, rank, rank_of)
+            SELECT k.indicator_id, a.id, p.period_id, %s, s.value, s.lci, s.uci, s.status, s.note, TRUE,
+                   CASE WHEN s.value IS NOT NULL THEN rank() OVER w END,
+                   CASE WHEN s.value IS NOT NULL THEN count(s.value) OVER (PARTITION BY k.indicator_id, p.period_id,
+                                                                            a.area_type_id) END
             FROM stg_typed s JOIN stg_keys k ON k.ikey = s.ikey JOIN stg_periods p ON p.period = s.period
             JOIN geographies_area a ON a.code = s.code
+            JOIN indicators_indicator i ON i.id = k.indicator_id
+            WINDOW w AS (PARTITION BY k.indicator_id, p.period_id, a.area_type_id
+                         ORDER BY CASE WHEN i.polarity = 'lower_is_better' THEN -s.value ELSE s.value END DESC NULLS LAST)
         """, [release.id]).rowcount
         self.add("observations", n)
         # Coverage (derived): which area types and periods now have current values.
