@@ -59,6 +59,10 @@ def indicators_load(
     except DryRunRollback:
         record_dry_runs(DATASET, report.outcomes)
         return report
+    if any(o.counts.get("areas_created") for o in report.outcomes):
+        from geographies.services import derived_rebuild
+
+        report.derived = derived_rebuild()  # names, dates and counts for the areas statistics files added
     if any(o.state == IngestRun.State.SUCCEEDED for o in report.outcomes):
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE indicators_observation, indicators_period, indicators_indicator")

@@ -97,10 +97,13 @@ class IndicatorLoader:
         for field in ("value", "lci", "uci"):
             self.first_bad(cursor, f"raw_{field} IS NOT NULL AND raw_{field} !~ %s AND NOT lower(raw_{field}) = ANY(%s)",
                            f"raw_{field}", cols.get(field, field), "not a number", [NUMBER, markers])
-        dup = _q(cursor, "SELECT min(_line), ikey || ' / ' || code || ' / ' || period FROM stg_obs "
-                         "GROUP BY ikey, code, period HAVING count(*) > 1 ORDER BY 1 LIMIT 1").fetchone()
+        # ELS lists some areas under two geography labels with the same figures: such repeats are
+        # collapsed (and counted); repeats that disagree fail the file.
+        dup = _q(cursor, "SELECT max(_line), ikey || ' / ' || code || ' / ' || period FROM stg_obs "
+                         "GROUP BY ikey, code, period "
+                         "HAVING count(DISTINCT (raw_value, raw_lci, raw_uci, raw_status)) > 1 ORDER BY 1 LIMIT 1").fetchone()
         if dup:
-            self.fail("duplicate row for this indicator, area and period", dup[0],
+            self.fail("duplicate row for this indicator, area and period with different figures", dup[0],
                       cols.get("code", self.spec.code_column), dup[1])
         # Status letters and free-text notes share ONS's status column: letters are statuses,
         # anything longer is kept as a note. Suppression markers in the value cell become a null
@@ -120,20 +123,23 @@ class IndicatorLoader:
                             ELSE '' END AS status,
                        concat_ws('; ', CASE WHEN NOT lower(raw_status) = ANY(%(codes)s) THEN raw_status END, note) AS note
                 FROM (
-                    SELECT _line, code, name, ikey, period, raw_status, raw_value, note,
+                    SELECT DISTINCT ON (ikey, code, period) _line, code, name, ikey, period, raw_status, raw_value,
+                           note,
                            CASE WHEN raw_value ~ %(num)s THEN raw_value::float8 END AS value,
                            CASE WHEN raw_lci ~ %(num)s THEN raw_lci::float8 END AS lci,
                            CASE WHEN raw_uci ~ %(num)s THEN raw_uci::float8 END AS uci
-                    FROM stg_obs) typed
+                    FROM stg_obs ORDER BY ikey, code, period, _line) typed
             ) checked
         """, {"codes": codes, "markers": markers, "num": NUMBER,
               "marker_status": orjson.dumps(SUPPRESSION_MARKERS).decode()})
         row = _q(cursor, "SELECT min(_line) FILTER (WHERE lci > uci), count(*) FILTER (WHERE value IS NULL), "
-                         "count(*) FILTER (WHERE ci_dropped) FROM stg_typed").fetchone()
+                         "count(*) FILTER (WHERE ci_dropped), (SELECT count(*) FROM stg_obs) - count(*) "
+                         "FROM stg_typed").fetchone()
         if row[0] is not None:
             self.fail("lower confidence limit above the upper one", row[0], cols.get("lci", "lci"))
         self.add("suppressed_values", row[1])
         self.add("ci_dropped_not_containing_value", row[2])
+        self.add("identical_repeats_collapsed", row[3])
 
     def resolve_areas(self, cursor) -> None:
         """Codes must be known areas; codes of types that only statistics files carry are created."""
@@ -147,10 +153,10 @@ class IndicatorLoader:
                 SELECT t.id, t.code FROM geographies_areatype t
                 WHERE (left(s.code, 3) = ANY(t.entity_codes) AND s.code ~ %s)
                    OR (t.code_pattern <> '' AND s.code ~ t.code_pattern)
-                ORDER BY t.level LIMIT 1) t ON TRUE
+                ORDER BY t.code = ANY(%s) DESC, t.level LIMIT 1) t ON TRUE
             WHERE NOT EXISTS (SELECT 1 FROM geographies_area a WHERE a.code = s.code)
             ORDER BY s.code, s._line
-        """, [GSS])
+        """, [GSS, list(self.spec.create)])
         creatable = self.spec.create
         row = _q(cursor, "SELECT _line, code, type_code FROM stg_new_areas WHERE type_code IS NULL OR "
                          "NOT (type_code = ANY(%s)) ORDER BY _line LIMIT 1", [list(creatable)]).fetchone()
@@ -178,7 +184,10 @@ class IndicatorLoader:
         ids = {}
         for text, line in rows:
             try:
-                p = period_parse(text)
+                fixed = self.spec.period_map.get(text)
+                if fixed:
+                    self.add("periods_corrected", 1)
+                p = period_parse(fixed or text)
             except PeriodError as exc:
                 self.fail(str(exc), line, self.spec.columns.get("period", "period"), text)
             obj, _ = Period.objects.get_or_create(

@@ -37,6 +37,8 @@ def _add(start: dt.date, n: int, unit: str) -> dt.date:
 
 def period_parse(text: str) -> ParsedPeriod:
     raw = text.strip()
+    if re.match(r"^\d{4}-\d{2}-\d{2}T00:00(:00)?(\.0+)?Z?$", raw):  # a midnight timestamp is a date
+        raw = raw[:10]
     m = _ISO.match(raw)
     if not m:
         raise PeriodError(f"not an ISO 8601 date or date/duration: {text!r}")

@@ -29,7 +29,7 @@ ELS_SNAPSHOT_COLUMNS = {"code": "AREACD", "name": "AREANM", "geography": "Geogra
 # Types whose areas only appear in statistics files: created from the file (code and name) in
 # these vintages, and counted, rather than rejected as unknown.
 DEFAULT_CREATE = {"PFA": "PFA", "ITL1": "ITL1", "ITL2": "ITL2", "ITL3": "ITL3", "CREG": "CREG",
-                  "LAGRP": "LAGRP", "SPECIAL": "SPECIAL"}
+                  "LAGRP": "LAGRP", "SPECIAL": "SPECIAL", "GLA": "GLA"}
 
 
 class SpecError(ValueError):
@@ -76,6 +76,8 @@ class IndicatorSource:
     code_column: str = ""
     period: str = ""
     thousands_separator: bool = False
+    # Corrections for period strings the publisher got wrong, e.g. {"2024-09-31T00:00:00" = "2024-09-30"}.
+    period_map: dict[str, str] = field(default_factory=dict)
     indicators: list[IndicatorDef] = field(default_factory=list)
     create: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CREATE))
     order: int = 100
@@ -142,6 +144,9 @@ def els_sources(data_dir: Path) -> list[IndicatorSource]:
             dataset_description=meta.get("longDescription") or "", publishers=list(dict.fromkeys(orgs)),
             source_url=urls[0] if urls else "", release_date=release_date,
             release_label=f"ELS {release_date}", columns=dict(ELS_SNAPSHOT_COLUMNS if snapshot else ELS_COLUMNS),
+            # ELS series reach back before our first LAD list (2016), so they carry a few former
+            # district and county codes (Gateshead's E08000020, Dorset County's E10000009).
+            create={**DEFAULT_CREATE, "LAD": "LADX", "CTY": "CTYX"}, period_map=ds.get("period_map", {}),
             indicators=defs, order=10 + i, spec_bytes=raw_bytes + json.dumps(meta, sort_keys=True).encode(),
         ))
     return out

@@ -62,7 +62,7 @@ def test_indicator_list_and_detail(api, django_assert_max_num_queries):
         indicators = api.get("/api/v1/indicators/").json()
     from indicators.models import Indicator
 
-    assert len(indicators) == Indicator.objects.count() >= 42
+    assert len(indicators) == Indicator.objects.count() >= 90
     for ind in indicators:
         assert ind["unit"] is not None and ind["polarity"] and ind["source"] and ind["licence"]
     detail = api.get("/api/v1/indicators/iod2025-imd-score/").json()
@@ -103,3 +103,31 @@ def test_as_of_before_the_release_returns_nothing(api):
     body = api.get("/api/v1/observations/", {"indicator": "iod2025-imd-score", "area": "E01000001",
                                              "as_of": "2025-01-01"}).json()
     assert body["results"] == []
+
+
+def test_healthy_life_expectancy_uk_2011_2013(api):
+    body = api.get("/api/v1/observations/", {"indicator": "healthy-life-expectancy-male", "area": "K02000001",
+                                             "period": "2011-2013"}).json()
+    [row] = body["results"]
+    assert (row["value"], row["lci"], row["uci"], row["period_iso"]) == (62.7, 62.6, 62.9, "2011-01-01/P3Y")
+
+
+def test_blackpool_pay_2025_and_latest(api):
+    for period in ("2025-04-30", "latest"):
+        [row] = api.get("/api/v1/observations/", {"indicator": "gross-median-weekly-pay", "area": "E06000009",
+                                                  "period": period}).json()["results"]
+        assert row["value"] == 539.9 and row["period"] == "2025-04-30"
+        assert round(row["lci"], 1) == 489.1 and round(row["uci"], 1) == 590.7
+
+
+def test_manchester_gigabit_coverage(api):
+    [row] = api.get("/api/v1/observations/", {"indicator": "gigabit-broadband", "area": "E08000003",
+                                              "period": "2026-01-01"}).json()["results"]
+    assert row["value"] == 90.0
+
+
+def test_statistics_only_geographies_were_created(api):
+    pfa = api.get("/api/v1/areas/", {"type": "PFA"}).json()
+    assert pfa["count"] >= 40 and all(a["code"][:3] in {"E23", "W15"} for a in pfa["results"])
+    itl1 = api.get("/api/v1/areas/", {"type": "ITL1"}).json()
+    assert "TLD" in {a["code"] for a in itl1["results"]}

@@ -18,6 +18,7 @@ from indicators.ingest.periods import PeriodError, period_parse
         ("2014-04-01/P3Y", "rolling", "2014/15-2016/17", "2014-04-01", "2017-03-31"),
         ("2024-01-01/P3M", "quarter", "Jan-Mar 2024", "2024-01-01", "2024-03-31"),
         ("2022-09", "month", "Sep 2022", "2022-09-01", "2022-09-30"),
+        ("2023-01-13T00:00:00", "point_in_time", "2023-01-13", "2023-01-13", "2023-01-13"),
     ],
 )
 def test_periods(iso, kind, label, start, end):
@@ -25,7 +26,7 @@ def test_periods(iso, kind, label, start, end):
     assert (p.type, p.label, p.start, p.end) == (kind, label, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
 
 
-@pytest.mark.parametrize("bad", ["2021", "2021-13-01", "2021-02-30/P1Y", "2021-01-01/P0Y", "yesterday", "2021-01-01/1Y"])
+@pytest.mark.parametrize("bad", ["2021", "2021-13-01", "2021-02-30/P1Y", "2021-01-01/P0Y", "yesterday", "2021-01-01/1Y", "2023-01-13T10:30:00"])
 def test_bad_periods_are_rejected(bad):
     with pytest.raises(PeriodError):
         period_parse(bad)
