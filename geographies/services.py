@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import hashlib
 import time
@@ -14,14 +13,13 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from levelup_api.core.ingest import (
-    DryRunRollback,
     IngestError,
     LoadReport,
     RunRecorder,
     SourceOutcome,
     last_success,
-    record_dry_runs,
     run_source,
+    sources_run,
 )
 from levelup_api.core.models import IngestRun
 
@@ -85,23 +83,12 @@ def geographies_load(
 
     A dry run loads everything in one transaction (later files depend on earlier ones), rolls it
     back, and then records each run as a dry run."""
-    report = LoadReport()
-    specs = _selected(specs_all(), only)
-    try:
-        # Real loads commit file by file; a dry run shares one transaction that is rolled back.
-        with transaction.atomic() if dry_run else contextlib.nullcontext():
-            reference_data_load()
-            for spec in specs:
-                outcome = source_load(spec, data_dir=data_dir, dry_run=dry_run, force=force)
-                report.outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
-                if outcome.state == IngestRun.State.FAILED:
-                    break
-            if dry_run:
-                raise DryRunRollback
-    except DryRunRollback:
-        record_dry_runs(DATASET, report.outcomes)
+    report, committed = sources_run(
+        dataset=DATASET, sources=_selected(specs_all(), only), dry_run=dry_run, progress=progress,
+        before=reference_data_load,
+        run_one=lambda spec: source_load(spec, data_dir=data_dir, dry_run=dry_run, force=force),
+    )
+    if not committed:
         return report
     # Rebuild when data changed, or when the derivation itself changed since the last rebuild.
     derived_checksum = hashlib.sha256(repr(DERIVED_SQL).encode()).hexdigest()

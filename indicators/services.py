@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import connection
 
 from levelup_api.core.ingest import (
-    DryRunRollback,
     IngestError,
     LoadReport,
     SourceOutcome,
-    record_dry_runs,
     run_source,
+    sources_run,
 )
 from levelup_api.core.models import IngestRun
 
@@ -42,22 +40,13 @@ def indicators_load(
         specs = [s for s in specs if any(fnmatch.fnmatch(s.name, pat) for pat in only)]
         if not specs:
             raise IngestError("--only", f"no indicator source matches {', '.join(only)}")
-    report = LoadReport()
-    try:
-        with transaction.atomic() if dry_run else contextlib.nullcontext():
-            for spec in specs:
-                outcome = run_source(dataset=DATASET, name=spec.name, file=spec.file, path=spec.path(data_dir),
-                                     spec_bytes=spec.spec_bytes, load=lambda spec=spec: _load_one(spec, data_dir),
-                                     dry_run=dry_run, force=force)
-                report.outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
-                if outcome.state == IngestRun.State.FAILED:
-                    break
-            if dry_run:
-                raise DryRunRollback
-    except DryRunRollback:
-        record_dry_runs(DATASET, report.outcomes)
+    report, committed = sources_run(
+        dataset=DATASET, sources=specs, dry_run=dry_run, progress=progress,
+        run_one=lambda spec: run_source(
+            dataset=DATASET, name=spec.name, file=spec.file, path=spec.path(data_dir), spec_bytes=spec.spec_bytes,
+            load=lambda: _load_one(spec, data_dir), dry_run=dry_run, force=force),
+    )
+    if not committed:
         return report
     if any(o.counts.get("areas_created") for o in report.outcomes):
         from geographies.services import derived_rebuild

@@ -6,7 +6,6 @@ Every failure raises IngestError naming the file, line (or feature), column, val
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from django.contrib.gis.gdal import DataSource, GDALException
 from django.db import DataError, InternalError, connection, transaction
 from psycopg import sql
 
-from levelup_api.core.ingest import IngestError, copy_rows, create_staging, decode_text, read_csv
+from levelup_api.core.ingest import IngestError, copy_rows, create_staging, decode_text, execute, read_csv
 
 from ..models import AreaType, Vintage
 from .spec import BoundariesEntry, ChangesEntry, LifespansEntry, LinksEntry, SourceSpec, SpecError
@@ -51,9 +50,7 @@ class LoadResult:
             self.counts[key] = self.counts.get(key, 0) + n
 
 
-def _q(cursor, query: sql.Composable | str, params: Sequence | dict | None = None):
-    cursor.execute(query.as_string(cursor.cursor) if isinstance(query, sql.Composable) else query, params)
-    return cursor
+_q = execute
 
 
 class SourceLoader:

@@ -10,7 +10,7 @@ from django.db import connection
 from psycopg import sql
 
 from geographies.ingest.loader import GSS
-from levelup_api.core.ingest import IngestError, copy_rows, create_staging, read_csv
+from levelup_api.core.ingest import IngestError, copy_rows, create_staging, execute, read_csv
 
 from ..models import Dataset, Indicator, Period, Publisher, Release
 from .periods import PeriodError, period_parse
@@ -23,9 +23,7 @@ SUPPRESSION_MARKERS = {"x": "x", "..": "x", ":": "x", "c": "c", "*": "x", "-": "
 STATUS_CODES = {"x", "u", "c", "p", "e", "r", "b", "f"}
 
 
-def _q(cursor, query, params=None):
-    cursor.execute(query.as_string(cursor.cursor) if isinstance(query, sql.Composable) else query, params)
-    return cursor
+_q = execute
 
 
 class IndicatorLoader:

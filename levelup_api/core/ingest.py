@@ -3,6 +3,7 @@ numbers, COPY into temporary staging tables, and the record of each run."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -231,3 +232,45 @@ def record_dry_runs(dataset: str, outcomes: list[SourceOutcome]) -> None:
             finished_at=timezone.now(), seconds=o.seconds, rows_read=o.rows_read, counts=o.counts,
             error=str(o.error or ""),
         )
+
+
+def sources_run(*, dataset: str, sources: list, run_one: Callable[[object], SourceOutcome], dry_run: bool,
+                progress: Callable[[SourceOutcome], None] | None = None,
+                before: Callable[[], object] | None = None) -> tuple[LoadReport, bool]:
+    """Run sources in order, stopping at the first failure. Real loads commit file by file; a dry
+    run shares one transaction (later files depend on earlier ones), rolls it back, and records the
+    runs as dry runs. Returns the report and whether anything was committed."""
+    report = LoadReport()
+    try:
+        with transaction.atomic() if dry_run else contextlib.nullcontext():
+            if before:
+                before()
+            for source in sources:
+                outcome = run_one(source)
+                report.outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+                if outcome.state == IngestRun.State.FAILED:
+                    break
+            if dry_run:
+                raise DryRunRollback
+    except DryRunRollback:
+        record_dry_runs(dataset, report.outcomes)
+        return report, False
+    return report, True
+
+
+def execute(cursor, query, params=None):
+    """Run a psycopg.sql composition (or plain SQL) on a Django cursor; returns the cursor."""
+    cursor.execute(query.as_string(cursor.cursor) if isinstance(query, sql.Composable) else query, params)
+    return cursor
+
+
+def outcome_line(o: SourceOutcome, width: int = 48) -> str:
+    """One line of a load command's progress output."""
+    if o.state == IngestRun.State.SKIPPED:
+        return f"  {o.name:<{width}} unchanged, skipped"
+    if o.state == IngestRun.State.SUCCEEDED:
+        counts = ", ".join(f"{k}={v}" for k, v in sorted(o.counts.items()))
+        return f"  {o.name:<{width}} {o.rows_read:>7} rows  {o.seconds:6.2f}s  {counts}"
+    return f"  {o.name:<{width}} FAILED: {o.error}"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from geographies.services import geographies_load
-from levelup_api.core.ingest import IngestError
+from levelup_api.core.ingest import IngestError, outcome_line
 
 
 class Command(BaseCommand):
@@ -26,13 +26,7 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
 
         def progress(o):
-            if o.state == "skipped":
-                self.stdout.write(f"  {o.name:<40} unchanged, skipped")
-            elif o.state == "succeeded":
-                counts = ", ".join(f"{k}={v}" for k, v in sorted(o.counts.items()))
-                self.stdout.write(f"  {o.name:<40} {o.rows_read:>7} rows  {o.seconds:6.2f}s  {counts}")
-            else:
-                self.stderr.write(f"  {o.name:<40} FAILED: {o.error}")
+            (self.stderr if o.state == "failed" else self.stdout).write(outcome_line(o, 40))
 
         self.stdout.write(f"Loading geographies from {data_dir}{' (dry run)' if dry_run else ''}")
         try:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from indicators.services import indicators_load
-from levelup_api.core.ingest import IngestError
+from levelup_api.core.ingest import IngestError, outcome_line
 
 
 class Command(BaseCommand):
@@ -22,13 +22,7 @@ class Command(BaseCommand):
         data_dir = (data_dir or settings.LEVELUP_DATA_DIR).resolve()
 
         def progress(o):
-            if o.state == "skipped":
-                self.stdout.write(f"  {o.name:<58} unchanged, skipped")
-            elif o.state == "succeeded":
-                counts = ", ".join(f"{k}={v}" for k, v in sorted(o.counts.items()))
-                self.stdout.write(f"  {o.name:<58} {o.rows_read:>7} rows {o.seconds:6.2f}s  {counts}")
-            else:
-                self.stderr.write(f"  {o.name:<58} FAILED: {o.error}")
+            (self.stderr if o.state == "failed" else self.stdout).write(outcome_line(o, 58))
 
         self.stdout.write(f"Loading indicators from {data_dir}{' (dry run)' if dry_run else ''}")
         try:
