@@ -6,6 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from levelup_api.core.admin import ReadOnlyAdminMixin
 
 from .models import Coverage, Dataset, Indicator, Observation, Period, Publisher, Release
+from .services import dataset_currency_rebuild
 
 
 @admin.register(Publisher)
@@ -27,6 +28,27 @@ class ReleaseAdmin(SimpleHistoryAdmin):
     list_select_related = ("dataset",)
     search_fields = ("label", "dataset__slug")
     readonly_fields = ("checksum", "created_at")
+    actions = ("publish", "unpublish")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"state", "release_date"} & set(form.changed_data):
+            dataset_currency_rebuild(dataset_id=obj.dataset_id)
+
+    def _set_state(self, request, queryset, state):
+        datasets = set(queryset.values_list("dataset_id", flat=True))
+        queryset.update(state=state)
+        for dataset_id in datasets:
+            dataset_currency_rebuild(dataset_id=dataset_id)
+        self.message_user(request, f"{len(datasets)} dataset(s) now serve their newest published release.")
+
+    @admin.action(description="Publish: serve these releases' values")
+    def publish(self, request, queryset):
+        self._set_state(request, queryset, Release.State.PUBLISHED)
+
+    @admin.action(description="Back to draft: hide these releases' values")
+    def unpublish(self, request, queryset):
+        self._set_state(request, queryset, Release.State.DRAFT)
 
 
 @admin.register(Indicator)

@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import connection
+from django.db import connection, transaction
 
 from levelup_api.core.ingest import (
     IngestError,
@@ -56,3 +56,33 @@ def indicators_load(
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE indicators_observation, indicators_period, indicators_indicator")
     return report
+
+
+def dataset_currency_rebuild(*, dataset_id: int) -> int:
+    """Make the newest *published* release of each indicator of a dataset the current one (drafts
+    are never current, so the public API cannot see them). Returns rows whose flag changed."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("""
+            WITH newest AS (
+                SELECT DISTINCT ON (o.indicator_id) o.indicator_id, o.release_id
+                FROM (SELECT DISTINCT indicator_id, release_id FROM indicators_observation o
+                      JOIN indicators_indicator i ON i.id = o.indicator_id WHERE i.dataset_id = %s) o
+                JOIN indicators_release r ON r.id = o.release_id AND r.state = 'published'
+                ORDER BY o.indicator_id, r.release_date DESC, r.id DESC
+            )
+            UPDATE indicators_observation o
+            SET is_current = (n.release_id IS NOT NULL AND o.release_id = n.release_id)
+            FROM indicators_indicator i LEFT JOIN newest n ON n.indicator_id = i.id
+            WHERE i.id = o.indicator_id AND i.dataset_id = %s
+              AND o.is_current IS DISTINCT FROM (n.release_id IS NOT NULL AND o.release_id = n.release_id)
+        """, [dataset_id, dataset_id])
+        changed = cursor.rowcount
+        cursor.execute("""
+            DELETE FROM indicators_coverage WHERE indicator_id IN (SELECT id FROM indicators_indicator WHERE dataset_id = %s);
+            INSERT INTO indicators_coverage (indicator_id, period_id, area_type_id, areas)
+            SELECT o.indicator_id, o.period_id, a.area_type_id, count(*)
+            FROM indicators_observation o JOIN geographies_area a ON a.id = o.area_id
+            JOIN indicators_indicator i ON i.id = o.indicator_id
+            WHERE i.dataset_id = %s AND o.is_current GROUP BY 1, 2, 3
+        """, [dataset_id, dataset_id])
+    return changed

@@ -131,3 +131,21 @@ def test_statistics_only_geographies_were_created(api):
     assert pfa["count"] >= 40 and all(a["code"][:3] in {"E23", "W15"} for a in pfa["results"])
     itl1 = api.get("/api/v1/areas/", {"type": "ITL1"}).json()
     assert "TLD" in {a["code"] for a in itl1["results"]}
+
+
+def test_a_draft_release_is_invisible_until_published(api):
+    from indicators.models import Release
+    from indicators.services import dataset_currency_rebuild
+
+    release = Release.objects.get(dataset__slug="iod2025", label="IoD2025")
+    params = {"indicator": "iod2025-imd-score", "area": "E01000001"}
+    assert api.get("/api/v1/observations/", params).json()["results"][0]["value"] == 8.742
+    release.state = Release.State.DRAFT
+    release.save()
+    assert dataset_currency_rebuild(dataset_id=release.dataset_id) == 810120
+    assert api.get("/api/v1/observations/", params).json()["results"] == []
+    assert api.get("/api/v1/indicators/iod2025-imd-score/").json()["availability"] == []
+    release.state = Release.State.PUBLISHED
+    release.save()
+    dataset_currency_rebuild(dataset_id=release.dataset_id)
+    assert api.get("/api/v1/observations/", params).json()["results"][0]["value"] == 8.742
