@@ -7,7 +7,8 @@ import re
 from collections.abc import Iterator
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import NullIf
 
 from geographies.models import Area, AreaAncestor, AreaMembership, AreaType, Vintage
 
@@ -164,9 +165,10 @@ def observation_page(qs: QuerySet[Observation], *, after: tuple[int, int, int] |
 
 def observation_csv_copy(qs: QuerySet[Observation]) -> Iterator[bytes]:
     """The whole result as CSV straight from PostgreSQL's COPY: nothing is built in Python."""
-    sql, params = observation_rows(qs).values_list(
+    # NULLIF: COPY writes an empty string as "" in CSV; a blank status should be an empty field.
+    sql, params = observation_rows(qs).annotate(status_csv=NullIf("status", Value(""))).values_list(
         "area__code", "area__name", "indicator__slug", "period__label", "period__iso", "value", "lci", "uci",
-        "status").query.sql_with_params()
+        "status_csv").query.sql_with_params()
     with connection.cursor() as cursor:
         raw = cursor.cursor
         inner = raw.mogrify(sql, params) if params else sql
