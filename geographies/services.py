@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import time
 import tomllib
@@ -13,13 +12,13 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from levelup_api.core.ingest import (
-    IngestError,
     LoadReport,
     RunRecorder,
     SourceOutcome,
     last_success,
     run_source,
     sources_run,
+    sources_select,
 )
 from levelup_api.core.models import IngestRun
 
@@ -52,15 +51,6 @@ def reference_data_load() -> dict[str, int]:
     return {"area_types": len(types), "vintages": len(vintages)}
 
 
-def _selected(specs: list[SourceSpec], only: list[str] | None) -> list[SourceSpec]:
-    if not only:
-        return specs
-    chosen = [s for s in specs if any(fnmatch.fnmatch(s.name, pat) for pat in only)]
-    if not chosen:
-        raise IngestError("--only", f"no source matches {', '.join(only)}; known: {', '.join(s.name for s in specs)}")
-    return chosen
-
-
 def source_load(spec: SourceSpec, *, data_dir: Path, dry_run: bool = False, force: bool = False) -> SourceOutcome:
     """Load one geography file in its own transaction (skipped when unchanged)."""
     return run_source(dataset=DATASET, name=spec.name, file=spec.file, path=spec.path(data_dir),
@@ -84,7 +74,7 @@ def geographies_load(
     A dry run loads everything in one transaction (later files depend on earlier ones), rolls it
     back, and then records each run as a dry run."""
     report, committed = sources_run(
-        dataset=DATASET, sources=_selected(specs_all(), only), dry_run=dry_run, progress=progress,
+        dataset=DATASET, sources=sources_select(specs_all(), only), dry_run=dry_run, progress=progress,
         before=reference_data_load,
         run_one=lambda spec: source_load(spec, data_dir=data_dir, dry_run=dry_run, force=force),
     )

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from pathlib import Path
 
 from django.db import connection, transaction
 
 from levelup_api.core.ingest import (
-    IngestError,
     LoadReport,
     SourceOutcome,
     run_source,
     sources_run,
+    sources_select,
 )
 from levelup_api.core.models import IngestRun
 
@@ -35,11 +34,7 @@ def indicators_load(
 ) -> LoadReport:
     """Load every indicator source (each file a release, in its own transaction), stopping at the
     first failure. Geographies must be loaded first: codes resolve against every vintage."""
-    specs = sources_all(data_dir)
-    if only:
-        specs = [s for s in specs if any(fnmatch.fnmatch(s.name, pat) for pat in only)]
-        if not specs:
-            raise IngestError("--only", f"no indicator source matches {', '.join(only)}")
+    specs = sources_select(sources_all(data_dir), only)
     report, committed = sources_run(
         dataset=DATASET, sources=specs, dry_run=dry_run, progress=progress,
         run_one=lambda spec: run_source(

@@ -156,8 +156,11 @@ class IndicatorLoader:
             ORDER BY s.code, s._line
         """, [GSS, list(self.spec.create)])
         creatable = self.spec.create
+        limited = [f"{t}:{c}" for t, codes in self.spec.create_only.items() for c in codes]
         row = _q(cursor, "SELECT _line, code, type_code FROM stg_new_areas WHERE type_code IS NULL OR "
-                         "NOT (type_code = ANY(%s)) ORDER BY _line LIMIT 1", [list(creatable)]).fetchone()
+                         "NOT (type_code = ANY(%s)) OR (type_code = ANY(%s) AND NOT (type_code || ':' || code) = ANY(%s)) "
+                         "ORDER BY _line LIMIT 1",
+                 [list(creatable), list(self.spec.create_only), limited]).fetchone()
         if row:
             kind = f"a {row[2]} code not in any vintage loaded" if row[2] else "not a code of any known area type"
             self.fail(f"unknown area code: {kind}", row[0], cols.get("code", self.spec.code_column), row[1])

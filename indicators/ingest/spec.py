@@ -80,6 +80,8 @@ class IndicatorSource:
     period_map: dict[str, str] = field(default_factory=dict)
     indicators: list[IndicatorDef] = field(default_factory=list)
     create: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CREATE))
+    # Types whose creation is limited to listed codes (former district codes, not any well-formed typo).
+    create_only: dict[str, list[str]] = field(default_factory=dict)
     order: int = 100
     spec_bytes: bytes = b""
 
@@ -147,6 +149,7 @@ def els_sources(data_dir: Path) -> list[IndicatorSource]:
             # ELS series reach back before our first LAD list (2016), so they carry a few former
             # district and county codes (Gateshead's E08000020, Dorset County's E10000009).
             create={**DEFAULT_CREATE, "LAD": "LADX", "CTY": "CTYX"}, period_map=ds.get("period_map", {}),
+            create_only=doc.get("former_codes", {}),
             indicators=defs, order=10 + i, spec_bytes=raw_bytes + json.dumps(meta, sort_keys=True).encode(),
         ))
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fnmatch
 import hashlib
 import io
 import time
@@ -274,3 +275,13 @@ def outcome_line(o: SourceOutcome, width: int = 48) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in sorted(o.counts.items()))
         return f"  {o.name:<{width}} {o.rows_read:>7} rows  {o.seconds:6.2f}s  {counts}"
     return f"  {o.name:<{width}} FAILED: {o.error}"
+
+
+def sources_select(sources: list, only: list[str] | None) -> list:
+    """The sources whose names match any of the shell-style patterns (all when none are given)."""
+    if not only:
+        return sources
+    chosen = [s for s in sources if any(fnmatch.fnmatch(s.name, pat) for pat in only)]
+    if not chosen:
+        raise IngestError("--only", f"no source matches {', '.join(only)}; known: {', '.join(s.name for s in sources)}")
+    return chosen

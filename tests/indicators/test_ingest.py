@@ -1,0 +1,69 @@
+"""Indicator ingest failures: a bad file is rejected with its line, column and value, and the
+database is left exactly as it was."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from indicators.models import Observation, Release
+from tests.builders import data_path
+
+pytestmark = pytest.mark.django_db
+
+ELS = "indicators/explore_local_statistics"
+PAY = f"{ELS}/gross-median-weekly-pay.csv"
+
+
+def els_copy(tmp_path, mutate):
+    for rel in (PAY, f"{ELS}/gross-median-weekly-pay.meta.json"):
+        dest = tmp_path / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        raw = data_path(rel).read_bytes()
+        dest.write_bytes(mutate(raw) if rel == PAY else raw)
+    return tmp_path
+
+
+def load_error(data_dir) -> str:
+    before = (Observation.objects.count(), Release.objects.count())
+    with pytest.raises(CommandError) as exc:
+        call_command("load_indicators", "--data-dir", str(data_dir), "--only", "els-gross-median-weekly-pay",
+                     "--force", stdout=None)
+    assert (Observation.objects.count(), Release.objects.count()) == before
+    return str(exc.value)
+
+
+def test_non_numeric_value(tmp_path):
+    msg = load_error(els_copy(tmp_path, lambda raw: raw.replace(b",642.5,", b",six hundred,", 1)))
+    assert PAY in msg and "line 2" in msg and "column observation" in msg and "six hundred" in msg
+
+
+def test_unknown_area_code(tmp_path):
+    msg = load_error(els_copy(tmp_path, lambda raw: raw.replace(b"E06000009,", b"E06999999,", 1)))
+    assert "unknown area code" in msg and "E06999999" in msg and "column areacd" in msg
+
+
+def test_conflicting_duplicate(tmp_path):
+    def mutate(raw):
+        first = raw.split(b"\n")[1]
+        return raw + first.replace(b",642.5,", b",700.0,") + b"\n"
+    msg = load_error(els_copy(tmp_path, mutate))
+    assert "different figures" in msg and "K02000001" in msg
+
+
+def test_unmapped_indicator(tmp_path):
+    msg = load_error(els_copy(tmp_path, lambda raw: raw.replace(b"Gross median weekly pay", b"Gross mean weekly pay", 1)))
+    assert "indicator not in this source's mapping" in msg and "Gross mean weekly pay" in msg
+
+
+def test_broken_encoding(tmp_path):
+    msg = load_error(els_copy(tmp_path, lambda raw: raw.replace(b"\xc2\xa3", b"\xa3", 1)))
+    assert "cannot decode" in msg and "line 2" in msg
+
+
+def test_reload_of_an_unchanged_file_changes_nothing(tmp_path):
+    data_dir = els_copy(tmp_path, lambda raw: raw)
+    call_command("load_indicators", "--data-dir", str(data_dir), "--only", "els-gross-median-weekly-pay", "--force")
+    before = (Observation.objects.count(), Observation.objects.filter(is_current=True).count(), Release.objects.count())
+    call_command("load_indicators", "--data-dir", str(data_dir), "--only", "els-gross-median-weekly-pay", "--force")
+    after = (Observation.objects.count(), Observation.objects.filter(is_current=True).count(), Release.objects.count())
+    assert after == before
