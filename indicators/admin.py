@@ -1,12 +1,32 @@
 """Curator admin for indicators: metadata and releases editable with history; observations read-only."""
 
+import os
+import tempfile
+from pathlib import Path
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
 from levelup_api.core.admin import ReadOnlyAdminMixin
 
 from .models import Coverage, Dataset, Indicator, Observation, Period, Publisher, Release
 from .services import dataset_currency_rebuild
+from .uploads import UPLOAD_DIR, upload_confirm, upload_preview
+
+
+class UploadForm(forms.Form):
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.order_by("slug"))
+    label = forms.CharField(max_length=120, help_text="Release label, e.g. 'ASHE 2026 provisional'.")
+    release_date = forms.DateField(help_text="YYYY-MM-DD")
+    state = forms.ChoiceField(choices=Release.State.choices, initial=Release.State.DRAFT,
+                              help_text="A draft is invisible to the public API until published.")
+    file = forms.FileField(required=False, help_text="CSV with columns area_code, indicator, period_iso, value, "
+                                                     "lci, uci, status (the API's own CSV works).")
 
 
 @admin.register(Publisher)
@@ -29,6 +49,45 @@ class ReleaseAdmin(SimpleHistoryAdmin):
     search_fields = ("label", "dataset__slug")
     readonly_fields = ("checksum", "created_at")
     actions = ("publish", "unpublish")
+    change_list_template = "admin/indicators/release/change_list.html"
+
+    def get_urls(self):
+        return [path("upload/", self.admin_site.admin_view(self.upload_view), name="indicators_release_upload"),
+                *super().get_urls()]
+
+    def upload_view(self, request):
+        """Upload a CSV in the API's long format, see a validation preview, then confirm."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = UploadForm(request.POST or None, request.FILES or None)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": "Upload a release (CSV)"}
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            token = request.POST.get("token")
+            if token and "confirm" in request.POST:
+                path = UPLOAD_DIR / Path(token).name
+                if not path.is_file():
+                    form.add_error(None, "The uploaded file has expired; upload it again.")
+                else:
+                    result = upload_confirm(path=path, dataset=data["dataset"], label=data["label"],
+                                            release_date=data["release_date"].isoformat(), state=data["state"])
+                    if result.error is None:
+                        path.unlink(missing_ok=True)
+                        self.message_user(request, f"Loaded release {data['label']}: {result.counts}")
+                        return redirect("admin:indicators_release_changelist")
+                    context["error"] = result.error
+            elif data.get("file"):
+                UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(suffix=".csv", dir=UPLOAD_DIR)
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in data["file"].chunks():
+                        out.write(chunk)
+                path = Path(name)
+                result = upload_preview(path=path, dataset=data["dataset"], label=data["label"],
+                                        release_date=data["release_date"].isoformat())
+                context.update(preview=result, token=path.name, error=result.error)
+        return TemplateResponse(request, "admin/indicators/release/upload.html", context)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -166,6 +166,8 @@ class IndicatorLoader:
             self.fail(f"unknown area code: {kind}", row[0], cols.get("code", self.spec.code_column), row[1])
         self.first_bad(cursor, "code IN (SELECT code FROM stg_new_areas) AND name IS NULL", "code",
                        cols.get("name", "name"), "a new area needs a name")
+        if not creatable:  # every code was known (else the check above failed)
+            return
         n = _q(cursor, """
             INSERT INTO geographies_area (code, name, name_cy, entity, area_type_id)
             SELECT code, name, '', CASE WHEN code ~ %s THEN left(code, 3) ELSE '' END, type_id FROM stg_new_areas
