@@ -163,6 +163,9 @@ def observation_page(qs: QuerySet[Observation], *, after: tuple[int, int, int] |
     return list(rows[: size + 1])
 
 
+CSV_BLOCK_BYTES = 64 * 1024
+
+
 def observation_csv_copy(qs: QuerySet[Observation]) -> Iterator[bytes]:
     """The whole result as CSV straight from PostgreSQL's COPY: nothing is built in Python."""
     # NULLIF: COPY writes an empty string as "" in CSV; a blank status should be an empty field.
@@ -174,15 +177,42 @@ def observation_csv_copy(qs: QuerySet[Observation]) -> Iterator[bytes]:
         inner = raw.mogrify(sql, params) if params else sql
         header = ",".join(OBSERVATION_COLUMNS)
         with raw.copy(f"COPY ({inner}) TO STDOUT WITH (FORMAT csv)") as copy:
-            yield (header + "\n").encode()
+            # COPY hands over one row per chunk: sending each as its own write costs more than the
+            # query, so rows are gathered into blocks of about 64 KiB.
+            block = bytearray((header + "\n").encode())
             for chunk in copy:
-                yield bytes(chunk)
+                block += chunk
+                if len(block) >= CSV_BLOCK_BYTES:
+                    yield bytes(block)
+                    block.clear()
+            yield bytes(block)
 
 
 def observations_by_area(*, area_ids: list[int], indicators: list[str], periods: list[str] = ()) -> dict[int, list]:
     """Current observations for many areas in one query, grouped by area (for GraphQL batching)."""
     qs = observation_filter(Observation.objects.filter(area_id__in=area_ids), indicators=indicators, periods=periods)
+    # The one query select_related("indicator", "area", "period") would run, read as tuples: each
+    # indicator, area and period is built once and shared by its observations instead of once per
+    # row (3 indicators x 300 areas: 3 model instances per row saved, about half the time).
+    related = [(Observation._meta.get_field(name), model) for name, model in
+               (("indicator", Indicator), ("area", Area), ("period", Period))]
+    own = [f.attname for f in Observation._meta.concrete_fields]
+    columns = list(own)
+    for fk, model in related:
+        columns += [f"{fk.name}__{f.attname}" for f in model._meta.concrete_fields]
+    rows = qs.order_by("area_id", "indicator__slug", "period__start").values_list(*columns)
+    shared: list[dict] = [{} for _ in related]
     out: dict[int, list] = {}
-    for o in qs.select_related("indicator", "area", "period").order_by("area_id", "indicator__slug", "period__start"):
+    for row in rows:
+        o = Observation.from_db(rows.db, own, row[: len(own)])
+        start = len(own)
+        for (fk, model), cache in zip(related, shared, strict=True):
+            end = start + len(model._meta.concrete_fields)
+            key = row[start + model._meta.concrete_fields.index(model._meta.pk)]
+            obj = cache.get(key)
+            if obj is None:
+                obj = cache[key] = model.from_db(rows.db, None, row[start:end])
+            fk.set_cached_value(o, obj)
+            start = end
         out.setdefault(o.area_id, []).append(o)
     return out
