@@ -15,7 +15,7 @@ from django.contrib.gis.gdal import DataSource, GDALException
 from django.db import DataError, InternalError, connection, transaction
 from psycopg import sql
 
-from levelup_api.core.ingest import IngestError, copy_rows, create_staging, decode_text, execute, read_csv
+from levelup_api.core.ingest import IngestError, copy_rows, create_staging, decode_text, execute, stage_csv
 
 from ..models import AreaType, Vintage
 from .spec import BoundariesEntry, ChangesEntry, LifespansEntry, LinksEntry, SourceSpec, SpecError
@@ -174,11 +174,9 @@ class SourceLoader:
                 self.result.add(f"replaced_{table.split('_', 1)[1]}", n)
 
     def stage_csv(self) -> None:
-        table = read_csv(self.path, encoding=self.spec.encoding, label=self.label,
-                         header_line=self.spec.header_line, required=sorted(self.spec.columns()))
-        self.header = table.header
-        create_staging(STAGE, ["_line", *table.header], ["integer", *["text"] * len(table.header)])
-        self.result.rows_read = copy_rows(STAGE, ["_line", *table.header], ((ln, *row) for ln, row in table.rows))
+        self.header, self.result.rows_read = stage_csv(
+            self.path, STAGE, encoding=self.spec.encoding, label=self.label, header_line=self.spec.header_line,
+            required=sorted(self.spec.columns()))
 
     # -- areas -------------------------------------------------------------------------------
     def load_areas(self, cursor, entry, i: int) -> None:
