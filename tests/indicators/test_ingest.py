@@ -67,3 +67,17 @@ def test_reload_of_an_unchanged_file_changes_nothing(tmp_path):
     call_command("load_indicators", "--data-dir", str(data_dir), "--only", "els-gross-median-weekly-pay", "--force")
     after = (Observation.objects.count(), Observation.objects.filter(is_current=True).count(), Release.objects.count())
     assert after == before
+
+
+def test_first_bulk_load_rebuilt_the_indexes_it_dropped():
+    # The session's first indicator file is larger than the empty table: its load dropped the
+    # B-tree indexes and built them again after the insert, in the same transaction.
+    from django.db import connection
+
+    from levelup_api.core.models import IngestRun
+
+    assert IngestRun.objects.filter(dataset="indicators", counts__indexes_rebuilt=2).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'indicators_observation'")
+        names = {r[0] for r in cursor.fetchall()}
+    assert {"observation_one_current", "observation_area_current", "observation_release_brin"} <= names
