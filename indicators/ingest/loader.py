@@ -19,7 +19,7 @@ from .spec import IndicatorSource
 NUMBER = r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"
 # Markers ONS and others put in value cells instead of a number; the value is then null and
 # the status says why.
-SUPPRESSION_MARKERS = {"x": "x", "..": "x", ":": "x", "c": "c", "*": "x", "-": "x", "u": "u"}
+SUPPRESSION_MARKERS = {"x": "x", "..": "x", ":": "x", "c": "c", "*": "x", "-": "x", "u": "u", "na": "x"}
 STATUS_CODES = {"x", "u", "c", "p", "e", "r", "b", "f"}
 # Loads of at least this many rows, and at least as many as the table holds, rebuild its indexes.
 BULK_MIN_ROWS = 500_000
@@ -89,6 +89,18 @@ class IndicatorLoader:
                 "FROM stg_raw s CROSS JOIN LATERAL (VALUES {pairs}) v(ikey, val)").format(
                     code=sql.Identifier(self.spec.code_column), period=sql.Literal(self.spec.period), pairs=pairs)
         _q(cursor, sql.SQL("CREATE TEMP TABLE stg_obs ON COMMIT DROP AS ") + select)
+        if self.spec.skip:
+            _q(cursor, "CREATE TEMP TABLE stg_skip (geography text, code text, ikey text) ON COMMIT DROP")
+            copy_rows("stg_skip", ["geography", "code", "ikey"],
+                      ((r.get("geography"), (r.get("code") or "").upper() or None, r.get("indicator")) for r in self.spec.skip))
+            n = _q(cursor, "DELETE FROM stg_obs s USING stg_skip k WHERE (k.geography IS NULL OR k.geography = s.geography) "
+                           "AND (k.code IS NULL OR k.code = s.code) AND (k.ikey IS NULL OR k.ikey = s.ikey)").rowcount
+            self.add("skipped_rows", n)
+        for key, fixed in self.spec.code_fixes.items():
+            code, name = key.split("|")
+            n = _q(cursor, "UPDATE stg_obs SET code = %s WHERE code = %s AND name = %s",
+                   [fixed.upper(), code.upper(), name]).rowcount
+            self.add("codes_corrected", n)
         if self.spec.thousands_separator:
             _q(cursor, "UPDATE stg_obs SET raw_value = replace(raw_value, ',', '') WHERE raw_value LIKE '%,%'")
 
@@ -202,12 +214,12 @@ class IndicatorLoader:
             ON CONFLICT (area_id, vintage_id) DO NOTHING
         """).format(src=sql.Literal(self.spec.name), whens=whens))
 
-    def resolve_periods(self, cursor) -> dict[str, int]:
-        rows = _q(cursor, "SELECT period, min(_line) FROM stg_obs GROUP BY period").fetchall()
+    def resolve_periods(self, cursor) -> dict[tuple[str, str], int]:
+        rows = _q(cursor, "SELECT ikey, period, min(_line) FROM stg_obs GROUP BY ikey, period").fetchall()
         ids = {}
-        for text, line in rows:
+        for ikey, text, line in rows:
             try:
-                fixed = self.spec.period_map.get(text)
+                fixed = self.defs[ikey].period_map.get(text) or self.spec.period_map.get(text)
                 if fixed:
                     self.add("periods_corrected", 1)
                 p = period_parse(fixed or text)
@@ -216,11 +228,11 @@ class IndicatorLoader:
             obj, _ = Period.objects.get_or_create(
                 iso=p.iso, defaults={"start": p.start, "end": p.end, "duration": p.duration, "type": p.type,
                                      "label": p.label})
-            ids[text] = obj.id
+            ids[ikey, text] = obj.id
         return ids
 
     # -- merge -----------------------------------------------------------------------------
-    def merge(self, cursor, period_ids: dict[str, int]) -> Release:
+    def merge(self, cursor, period_ids: dict[tuple[str, str], int]) -> Release:
         spec = self.spec
         dataset, _ = Dataset.objects.update_or_create(
             slug=spec.dataset, defaults={"title": spec.dataset_title, "description": spec.dataset_description,
@@ -247,8 +259,8 @@ class IndicatorLoader:
         _q(cursor, "CREATE TEMP TABLE stg_keys (ikey text, indicator_id int) ON COMMIT DROP")
         copy_rows("stg_keys", ["ikey", "indicator_id"], ind_ids.items())
         _q(cursor, "DROP TABLE IF EXISTS stg_periods")
-        _q(cursor, "CREATE TEMP TABLE stg_periods (period text, period_id int) ON COMMIT DROP")
-        copy_rows("stg_periods", ["period", "period_id"], period_ids.items())
+        _q(cursor, "CREATE TEMP TABLE stg_periods (ikey text, period text, period_id int) ON COMMIT DROP")
+        copy_rows("stg_periods", ["ikey", "period", "period_id"], ((k, t, i) for (k, t), i in period_ids.items()))
         n = _q(cursor, "UPDATE indicators_observation SET is_current = FALSE WHERE is_current "
                        "AND indicator_id = ANY(%s) AND release_id <> %s",
                [list(ind_ids.values()), release.id]).rowcount
@@ -261,7 +273,7 @@ class IndicatorLoader:
                    CASE WHEN s.value IS NOT NULL THEN rank() OVER w END,
                    CASE WHEN s.value IS NOT NULL THEN count(s.value) OVER (PARTITION BY k.indicator_id, p.period_id,
                                                                             a.area_type_id) END
-            FROM stg_typed s JOIN stg_keys k ON k.ikey = s.ikey JOIN stg_periods p ON p.period = s.period
+            FROM stg_typed s JOIN stg_keys k ON k.ikey = s.ikey JOIN stg_periods p ON p.ikey = s.ikey AND p.period = s.period
             JOIN geographies_area a ON a.code = s.code
             JOIN indicators_indicator i ON i.id = k.indicator_id
             WINDOW w AS (PARTITION BY k.indicator_id, p.period_id, a.area_type_id

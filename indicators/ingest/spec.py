@@ -55,6 +55,9 @@ class IndicatorDef:
     experimental: bool = False
     mission: int | None = None
     category_values: list[float] = field(default_factory=list)
+    # This indicator's period labels as ISO 8601 ({"202021" = "2020-04-01/P1Y"}): the same label
+    # means a financial year for one indicator and an academic year for another.
+    period_map: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +85,12 @@ class IndicatorSource:
     create: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CREATE))
     # Types whose creation is limited to listed codes (former district codes, not any well-formed typo).
     create_only: dict[str, list[str]] = field(default_factory=dict)
+    # Rows left out of the load, and counted: each rule names a `reason` and any of `geography`
+    # (label), `code` and `indicator` (the file's values); a row matching all given keys is skipped.
+    skip: list[dict[str, str]] = field(default_factory=list)
+    # Publisher's code errors, fixed only where the row's name confirms them:
+    # {"E13000002|Inner London" = "E13000001"}.
+    code_fixes: dict[str, str] = field(default_factory=dict)
     order: int = 100
     spec_bytes: bytes = b""
 
@@ -165,6 +174,12 @@ def source_load_spec(path: Path) -> IndicatorSource:
         raise SpecError(f"{path.name}: {exc}") from None
     if src.layout not in {"long", "wide"}:
         raise SpecError(f"{path.name}: layout must be long or wide")
+    for rule in src.skip:
+        keys = set(rule) - {"reason"}
+        if not rule.get("reason") or not keys or keys - {"geography", "code", "indicator"}:
+            raise SpecError(f"{path.name}: each skip rule needs a reason and some of geography, code, indicator: {rule}")
+    if any(key.count("|") != 1 for key in src.code_fixes):
+        raise SpecError(f"{path.name}: code_fixes keys are CODE|Name")
     return src
 
 

@@ -81,3 +81,13 @@ def test_first_bulk_load_rebuilt_the_indexes_it_dropped():
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'indicators_observation'")
         names = {r[0] for r in cursor.fetchall()}
     assert {"observation_one_current", "observation_area_current", "observation_release_brin"} <= names
+
+
+def test_a_skip_rule_must_say_why(tmp_path):
+    from indicators.ingest.spec import SpecError, source_load_spec
+
+    path = tmp_path / "x.toml"
+    path.write_text('name = "x"\nfile = "x.csv"\nlayout = "long"\ndataset = "x"\ndataset_title = "X"\n'
+                    'release_date = "2024-01-01"\n[[skip]]\ncode = "Z"\n', encoding="utf-8")
+    with pytest.raises(SpecError, match="needs a reason"):
+        source_load_spec(path)
