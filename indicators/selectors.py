@@ -191,28 +191,26 @@ def observation_csv_copy(qs: QuerySet[Observation]) -> Iterator[bytes]:
 def observations_by_area(*, area_ids: list[int], indicators: list[str], periods: list[str] = ()) -> dict[int, list]:
     """Current observations for many areas in one query, grouped by area (for GraphQL batching)."""
     qs = observation_filter(Observation.objects.filter(area_id__in=area_ids), indicators=indicators, periods=periods)
-    # The one query select_related("indicator", "area", "period") would run, read as tuples: each
-    # indicator, area and period is built once and shared by its observations instead of once per
-    # row (3 indicators x 300 areas: 3 model instances per row saved, about half the time).
-    related = [(Observation._meta.get_field(name), model) for name, model in
-               (("indicator", Indicator), ("area", Area), ("period", Period))]
+    # The query select_related("indicator", "area", "period") would run, read as tuples, so that each
+    # indicator, area and period is built once and shared by its observations rather than once per
+    # row: a quarter of the model instances (300 areas x 3 indicators: about a third faster).
     own = [f.attname for f in Observation._meta.concrete_fields]
-    columns = list(own)
-    for fk, model in related:
-        columns += [f"{fk.name}__{f.attname}" for f in model._meta.concrete_fields]
+    columns, related, start = list(own), [], len(own)
+    for name, model in (("indicator", Indicator), ("area", Area), ("period", Period)):
+        fields = model._meta.concrete_fields
+        columns += [f"{name}__{f.attname}" for f in fields]
+        related.append((Observation._meta.get_field(name), model, start, start + len(fields),
+                        start + fields.index(model._meta.pk), {}))
+        start += len(fields)
     rows = qs.order_by("area_id", "indicator__slug", "period__start").values_list(*columns)
-    shared: list[dict] = [{} for _ in related]
+    db = rows.db
     out: dict[int, list] = {}
     for row in rows:
-        o = Observation.from_db(rows.db, own, row[: len(own)])
-        start = len(own)
-        for (fk, model), cache in zip(related, shared, strict=True):
-            end = start + len(model._meta.concrete_fields)
-            key = row[start + model._meta.concrete_fields.index(model._meta.pk)]
-            obj = cache.get(key)
+        o = Observation.from_db(db, own, row[: len(own)])
+        for fk, model, first, end, pk, shared in related:
+            obj = shared.get(row[pk])
             if obj is None:
-                obj = cache[key] = model.from_db(rows.db, None, row[start:end])
+                obj = shared[row[pk]] = model.from_db(db, None, row[first:end])
             fk.set_cached_value(o, obj)
-            start = end
         out.setdefault(o.area_id, []).append(o)
     return out
