@@ -62,22 +62,29 @@ class IndicatorLoader:
 
     # -- staging ---------------------------------------------------------------------------
     def stage(self, cursor) -> None:
+        """COPY the file into stg_raw, then one pass into stg_obs: one row per indicator, area and
+        period, trimmed, with the numbers typed, the status and note split and the CI checked.
+        Nothing is rejected yet: `validate` reads the outcome from the columns."""
         _, self.rows_read = stage_csv(self.path, "stg_raw", encoding=self.spec.encoding, label=self.label,
                                       header_line=self.spec.header_line, required=self.spec.required_columns())
         _q(cursor, "DROP TABLE IF EXISTS stg_obs")
         c = self.spec.columns
 
+        def text(expr):
+            return sql.SQL("nullif(btrim({}), '')").format(expr)
+
         def col(key):
             name = c.get(key) if self.spec.layout == "long" else None
-            return sql.SQL("nullif(btrim(s.{}), '')").format(sql.Identifier(name)) if name else sql.SQL("NULL::text")
+            return text(sql.SQL("s.{}").format(sql.Identifier(name))) if name else sql.SQL("NULL::text")
 
+        value = col("value")
         if self.spec.layout == "long":
             select = sql.SQL(
                 "SELECT s._line, upper({code}) AS code, {name} AS name, {geo} AS geography, {ind} AS ikey, "
                 "{period} AS period, {value} AS raw_value, {lci} AS raw_lci, {uci} AS raw_uci, {status} AS raw_status, "
                 "{note} AS note, NULL::text AS vcol FROM stg_raw s").format(
                     code=col("code"), name=col("name"), geo=col("geography"), ind=col("indicator"),
-                    period=col("period"), value=col("value"), lci=col("lci"), uci=col("uci"), status=col("status"),
+                    period=col("period"), value=value, lci=col("lci"), uci=col("uci"), status=col("status"),
                     note=col("note"))
         else:
             pairs = sql.SQL(", ").join(
@@ -88,8 +95,44 @@ class IndicatorLoader:
                 "NULL::text AS raw_uci, NULL::text AS raw_status, NULL::text AS note, v.ikey AS vcol "
                 "FROM stg_raw s CROSS JOIN LATERAL (VALUES {pairs}) v(ikey, val)").format(
                     code=sql.Identifier(self.spec.code_column), period=sql.Literal(self.spec.period), pairs=pairs)
-        _q(cursor, sql.SQL("CREATE TEMP TABLE stg_obs ON COMMIT DROP AS ") + select)
+        number = (sql.SQL("replace(raw_value, ',', '')") if self.spec.thousands_separator else sql.SQL("raw_value"))
+        # Status letters and free-text notes share ONS's status column: letters are statuses,
+        # anything longer is kept as a note. Suppression markers in the value cell become a null
+        # value with that status. A published CI that does not contain the (rounded) value
+        # cannot be right: the value is kept, that CI dropped, and the rows counted.
+        # (OFFSET 0 keeps each level a level of its own: pulled up into the next, every use of
+        # `value` or `ci_ok` would evaluate its regular expressions again, five times the work.)
+        _q(cursor, sql.SQL("""
+            CREATE TEMP TABLE stg_obs ON COMMIT DROP AS
+            SELECT _line, code, name, geography, ikey, period, raw_value, raw_lci, raw_uci, raw_status, vcol, value,
+                   CASE WHEN ci_ok THEN lci END AS lci, CASE WHEN ci_ok THEN uci END AS uci,
+                   NOT ci_ok AS ci_dropped, status, note_out AS note, not_number
+            FROM (
+                SELECT t.*,
+                       (value IS NULL OR ((lci IS NULL OR lci <= value) AND (uci IS NULL OR uci >= value))) AS ci_ok,
+                       CASE WHEN lower(raw_status) = ANY({codes}) THEN lower(raw_status)
+                            WHEN lower(raw_value) = ANY({markers}) THEN ({marker_status}::jsonb ->> lower(raw_value))
+                            ELSE '' END AS status,
+                       concat_ws('; ', CASE WHEN NOT lower(raw_status) = ANY({codes}) THEN raw_status END, note)
+                           AS note_out,
+                       CASE WHEN raw_value IS NOT NULL AND value IS NULL AND NOT lower(raw_value) = ANY({markers})
+                            THEN 'value'
+                            WHEN raw_lci IS NOT NULL AND lci IS NULL AND NOT lower(raw_lci) = ANY({markers}) THEN 'lci'
+                            WHEN raw_uci IS NOT NULL AND uci IS NULL AND NOT lower(raw_uci) = ANY({markers}) THEN 'uci'
+                       END AS not_number
+                FROM (
+                    SELECT n.*,
+                           CASE WHEN {number} ~ {num} THEN ({number})::float8 END AS value,
+                           CASE WHEN raw_lci ~ {num} THEN raw_lci::float8 END AS lci,
+                           CASE WHEN raw_uci ~ {num} THEN raw_uci::float8 END AS uci
+                    FROM ({select} OFFSET 0) n OFFSET 0) t
+                OFFSET 0
+            ) c
+        """).format(select=select, number=number, codes=sql.Literal(sorted(STATUS_CODES)),
+                    markers=sql.Literal(sorted(SUPPRESSION_MARKERS)), num=sql.Literal(NUMBER),
+                    marker_status=sql.Literal(orjson.dumps(SUPPRESSION_MARKERS).decode())))
         if self.spec.skip:
+            _q(cursor, "DROP TABLE IF EXISTS stg_skip")
             _q(cursor, "CREATE TEMP TABLE stg_skip (geography text, code text, ikey text) ON COMMIT DROP")
             copy_rows("stg_skip", ["geography", "code", "ikey"],
                       ((r.get("geography"), (r.get("code") or "").upper() or None, r.get("indicator")) for r in self.spec.skip))
@@ -101,29 +144,30 @@ class IndicatorLoader:
             n = _q(cursor, "UPDATE stg_obs SET code = %s WHERE code = %s AND name = %s",
                    [fixed.upper(), code.upper(), name]).rowcount
             self.add("codes_corrected", n)
-        if self.spec.thousands_separator:
-            _q(cursor, "UPDATE stg_obs SET raw_value = replace(raw_value, ',', '') WHERE raw_value LIKE '%,%'")
+        # Temporary tables get no statistics of their own: without them the planner takes a
+        # million-row file for a few thousand rows and probes the area index once per row.
+        _q(cursor, "ANALYZE stg_obs")
 
     # -- validation ------------------------------------------------------------------------
     def validate(self, cursor) -> None:
-        """Read-only checks first (each a single scan that stops at the first bad row), then one
-        pass that types the values: no row is rewritten more than once."""
+        """Row checks in one scan of the typed rows, then repeats: identical ones collapsed (ELS
+        lists some areas under two geography labels with the same figures), differing ones fail."""
         cols = self.spec.columns
-        codes, markers = sorted(STATUS_CODES), sorted(SUPPRESSION_MARKERS)
         self.checks_run(cursor, [
             ("code IS NULL", "''", cols.get("code", self.spec.code_column), "missing area code", []),
             ("NOT (ikey = ANY(%s))", "ikey", cols.get("indicator", "indicator"),
              "indicator not in this source's mapping", [list(self.defs)]),
             ("period IS NULL", "''", cols.get("period", "period"), "missing period", []),
-            *((f"raw_{field} IS NOT NULL AND raw_{field} !~ %s AND NOT lower(raw_{field}) = ANY(%s)", f"raw_{field}",
-               cols.get(field, field), "not a number", [NUMBER, markers]) for field in ("value", "lci", "uci")),
+            *((f"not_number = '{field}'", f"raw_{field}", cols.get(field, field), "not a number", [])
+              for field in ("value", "lci", "uci")),
+            ("lci > uci", "raw_lci || ' > ' || raw_uci", cols.get("lci", "lci"),
+             "lower confidence limit above the upper one", []),
         ])
-        # ELS lists some areas under two geography labels with the same figures: such repeats are
-        # collapsed (and counted); repeats that disagree fail the file.
         # Most files have no repeats: one hashed pass says so, and the sort that collapses them is
         # only paid by the files that need it.
         repeats = _q(cursor, "SELECT EXISTS (SELECT 1 FROM stg_obs GROUP BY ikey, code, period "
                              "HAVING count(*) > 1)").fetchone()[0]
+        self.typed = "stg_obs"
         if repeats:
             dup = _q(cursor, "SELECT max(_line), ikey || ' / ' || code || ' / ' || period FROM stg_obs "
                              "GROUP BY ikey, code, period HAVING count(DISTINCT (raw_value, raw_lci, raw_uci, raw_status)) > 1 "
@@ -131,45 +175,19 @@ class IndicatorLoader:
             if dup:
                 self.fail("duplicate row for this indicator, area and period with different figures", dup[0],
                           cols.get("code", self.spec.code_column), dup[1])
-        # Status letters and free-text notes share ONS's status column: letters are statuses,
-        # anything longer is kept as a note. Suppression markers in the value cell become a null
-        # value with that status. A published CI that does not contain the (rounded) value
-        # cannot be right: the value is kept, that CI dropped, and the rows counted.
-        _q(cursor, "DROP TABLE IF EXISTS stg_typed")
-        _q(cursor, sql.SQL("""
-            CREATE TEMP TABLE stg_typed ON COMMIT DROP AS
-            SELECT _line, code, name, ikey, period, value,
-                   CASE WHEN ci_ok THEN lci END AS lci, CASE WHEN ci_ok THEN uci END AS uci,
-                   NOT ci_ok AS ci_dropped, status, note
-            FROM (
-                SELECT _line, code, name, ikey, period, value, lci, uci,
-                       (value IS NULL OR ((lci IS NULL OR lci <= value) AND (uci IS NULL OR uci >= value))) AS ci_ok,
-                       CASE WHEN lower(raw_status) = ANY(%(codes)s) THEN lower(raw_status)
-                            WHEN lower(raw_value) = ANY(%(markers)s) THEN (%(marker_status)s::jsonb ->> lower(raw_value))
-                            ELSE '' END AS status,
-                       concat_ws('; ', CASE WHEN NOT lower(raw_status) = ANY(%(codes)s) THEN raw_status END, note) AS note
-                FROM (
-                    SELECT {distinct} _line, code, name, ikey, period, raw_status, raw_value,
-                           note,
-                           CASE WHEN raw_value ~ %(num)s THEN raw_value::float8 END AS value,
-                           CASE WHEN raw_lci ~ %(num)s THEN raw_lci::float8 END AS lci,
-                           CASE WHEN raw_uci ~ %(num)s THEN raw_uci::float8 END AS uci
-                    FROM stg_obs {order}) typed
-            ) checked
-        """).format(distinct=sql.SQL("DISTINCT ON (ikey, code, period)" if repeats else ""),
-                    order=sql.SQL("ORDER BY ikey, code, period, _line" if repeats else "")),
-           {"codes": codes, "markers": markers, "num": NUMBER,
-            "marker_status": orjson.dumps(SUPPRESSION_MARKERS).decode()})
-        row = _q(cursor, sql.SQL(
-            "SELECT min(_line) FILTER (WHERE lci > uci), count(*) FILTER (WHERE value IS NULL), "
-            "count(*) FILTER (WHERE ci_dropped), {collapsed}, count(*) FROM stg_typed").format(
-                collapsed=sql.SQL("(SELECT count(*) FROM stg_obs) - count(*)" if repeats else "0"))).fetchone()
-        self.typed_rows = row[4]
-        if row[0] is not None:
-            self.fail("lower confidence limit above the upper one", row[0], cols.get("lci", "lci"))
-        self.add("suppressed_values", row[1])
-        self.add("ci_dropped_not_containing_value", row[2])
-        self.add("identical_repeats_collapsed", row[3])
+            _q(cursor, "DROP TABLE IF EXISTS stg_typed")
+            _q(cursor, "CREATE TEMP TABLE stg_typed ON COMMIT DROP AS SELECT DISTINCT ON (ikey, code, period) * "
+                       "FROM stg_obs ORDER BY ikey, code, period, _line")
+            _q(cursor, "ANALYZE stg_typed")
+            self.typed = "stg_typed"
+        row = _q(cursor, sql.SQL("SELECT count(*) FILTER (WHERE value IS NULL), count(*) FILTER (WHERE ci_dropped), "
+                                 "count(*) FROM {}").format(sql.Identifier(self.typed))).fetchone()
+        self.typed_rows = row[2]
+        self.add("suppressed_values", row[0])
+        self.add("ci_dropped_not_containing_value", row[1])
+        if repeats:
+            self.add("identical_repeats_collapsed",
+                     _q(cursor, "SELECT count(*) FROM stg_obs").fetchone()[0] - self.typed_rows)
 
     def resolve_areas(self, cursor) -> None:
         """Codes must be known areas; codes of types that only statistics files carry are created."""
@@ -266,19 +284,19 @@ class IndicatorLoader:
                [list(ind_ids.values()), release.id]).rowcount
         self.add("superseded", n)
         rebuild = self.bulk_indexes_drop(cursor)
-        n = _q(cursor, """
+        n = _q(cursor, sql.SQL("""
             INSERT INTO indicators_observation
                 (indicator_id, area_id, period_id, release_id, value, lci, uci, status, note, is_current, rank, rank_of)
             SELECT k.indicator_id, a.id, p.period_id, %s, s.value, s.lci, s.uci, s.status, s.note, TRUE,
                    CASE WHEN s.value IS NOT NULL THEN rank() OVER w END,
-                   CASE WHEN s.value IS NOT NULL THEN count(s.value) OVER (PARTITION BY k.indicator_id, p.period_id,
-                                                                            a.area_type_id) END
-            FROM stg_typed s JOIN stg_keys k ON k.ikey = s.ikey JOIN stg_periods p ON p.ikey = s.ikey AND p.period = s.period
+                   CASE WHEN s.value IS NOT NULL THEN count(s.value) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
+                                                                             AND UNBOUNDED FOLLOWING) END
+            FROM {typed} s JOIN stg_keys k ON k.ikey = s.ikey JOIN stg_periods p ON p.ikey = s.ikey AND p.period = s.period
             JOIN geographies_area a ON a.code = s.code
             JOIN indicators_indicator i ON i.id = k.indicator_id
             WINDOW w AS (PARTITION BY k.indicator_id, p.period_id, a.area_type_id
                          ORDER BY CASE WHEN i.polarity = 'lower_is_better' THEN -s.value ELSE s.value END DESC NULLS LAST)
-        """, [release.id]).rowcount
+        """).format(typed=sql.Identifier(self.typed)), [release.id]).rowcount
         self.add("observations", n)
         if rebuild:
             _q(cursor, "SET LOCAL maintenance_work_mem = '1GB'")
@@ -318,6 +336,9 @@ class IndicatorLoader:
         if not self.path.is_file():
             self.fail(f"file not found: {self.path}")
         with connection.cursor() as cursor:
+            # Hashing and sorting a few million staged rows in memory rather than in temp files;
+            # for this transaction only.
+            _q(cursor, "SET LOCAL work_mem = '256MB'")
             self.stage(cursor)
             self.validate(cursor)
             self.resolve_areas(cursor)
