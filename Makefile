@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 2
 THREADS ?= 4
 
-.PHONY: run test install db migrate load serve lint bench clean-db help
+.PHONY: run test install db migrate load serve lint bench bench-scale clean-db help
 
 help:
 	@echo "make run   - install, prepare PostgreSQL+PostGIS, load the real data, serve on http://$(HOST):$(PORT)"
@@ -50,3 +50,9 @@ lint: install
 
 bench: load
 	$(BIN)/python bench/point_lookup.py
+	$(BIN)/python bench/observation_slice.py
+	$(BIN)/python bench/graphql_children.py
+	$(BIN)/python bench/ingest_iod2025.py
+
+bench-scale: migrate
+	$(BIN)/python bench/observations.py
