@@ -43,6 +43,7 @@ def indicators_load(
     )
     if not committed:
         return report
+    weights_resolve(specs=sources_all(data_dir))
     if any(o.counts.get("areas_created") for o in report.outcomes):
         from geographies.services import derived_rebuild
 
@@ -81,3 +82,18 @@ def dataset_currency_rebuild(*, dataset_id: int) -> int:
             WHERE i.dataset_id = %s AND o.is_current GROUP BY 1, 2, 3
         """, [dataset_id, dataset_id])
     return changed
+
+
+def weights_resolve(*, specs: list[IndicatorSource]) -> int:
+    """Point each weighted-mean indicator at the weight its mapping names, once both are loaded
+    (the weight may come from a file loaded later). A weight a curator set is left alone."""
+    pairs = [(d.slug, d.weight_indicator) for spec in specs for d in spec.indicators if d.weight_indicator]
+    if not pairs:
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("""
+            UPDATE indicators_indicator i SET weight_indicator_id = w.id
+            FROM unnest(%s::text[], %s::text[]) p(slug, weight) JOIN indicators_indicator w ON w.slug = p.weight
+            WHERE i.slug = p.slug AND i.weight_indicator_id IS NULL
+        """, [[a for a, _ in pairs], [b for _, b in pairs]])
+        return cursor.rowcount

@@ -55,6 +55,7 @@ class IndicatorDef:
     experimental: bool = False
     mission: int | None = None
     category_values: list[float] = field(default_factory=list)
+    weight_indicator: str = ""  # slug of the indicator whose values weight a weighted mean (a population)
     # This indicator's period labels as ISO 8601 ({"202021" = "2020-04-01/P1Y"}): the same label
     # means a financial year for one indicator and an academic year for another.
     period_map: dict[str, str] = field(default_factory=dict)
@@ -143,6 +144,10 @@ def els_sources(data_dir: Path) -> list[IndicatorSource]:
                 topics=ind.get("topics", []), capitals=ind.get("capitals", []),
                 experimental=str(meta.get("experimentalStatistic", "F")).upper() == "T",
                 mission=ind.get("mission"),
+                # `weight` in the ELS mapping describes the right population in words; the weight
+                # used is `weight_indicator`, or the file-wide default for weighted means.
+                weight_indicator=ind.get("weight_indicator", doc.get("default_weight", "")
+                                         if ind.get("aggregation") == "weighted_mean" else ""),
             ))
         slug = ds["slug"] + ("-snapshot-2024-09" if snapshot else "")
         orgs = [o.strip() for o in str(meta.get("sourceOrg") or "Office for National Statistics").split("|") if o.strip()]
