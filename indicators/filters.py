@@ -115,3 +115,55 @@ def _split(value: str | None, upper: bool = False) -> list[str]:
     items = [v.strip() for v in value.split(",") if v.strip()]
     return [v.upper() for v in items] if upper else items
 
+
+
+class AggregateFilterSet(filters.FilterSet):
+    """Parameters of an aggregation up the hierarchy (`/indicators/{slug}/aggregate/` and GraphQL
+    `aggregate`). Children are the `from` areas, results the `to` areas they lie in; a type alone
+    means its newest vintage."""
+
+    from_type = CodeChoiceFilter(queryset=AreaType.objects.all(), method="noop",
+                                 help_text="Type of the child areas (e.g. LSOA).")
+    from_vintage = CodeChoiceFilter(queryset=Vintage.objects.select_related("area_type"), method="noop",
+                                    help_text="Vintage of the child areas (e.g. LSOA21).")
+    to_type = CodeChoiceFilter(queryset=AreaType.objects.all(), method="noop",
+                               help_text="Type of the result areas (e.g. LAD).")
+    to_vintage = CodeChoiceFilter(queryset=Vintage.objects.select_related("area_type"), method="noop",
+                                  help_text="Vintage of the result areas (e.g. LAD24).")
+    period = _describe(CommaListFilter(help_text="ISO period, label, year, `latest` (default) or `latest-N`, "
+                                                 "among periods with values for the child areas."))
+    method = filters.ChoiceFilter(
+        choices=[(c, label) for c, label in Indicator.Aggregation.choices if c != Indicator.Aggregation.NOT_AGGREGATABLE],
+        method="noop", help_text="Aggregation rule (default: the indicator's own); refused where it does not apply.")
+    weight = _describe(filters.ModelChoiceFilter(
+        queryset=Indicator.objects.all(), to_field_name="slug", method="noop",
+        error_messages={"invalid_choice": "unknown indicator %(value)s"},
+        help_text="Weight indicator slug for weighted means (default: the indicator's own)."))
+    weight_period = filters.CharFilter(method="noop", help_text="Period of the weights (default: their latest).")
+    parent = CodeChoiceFilter(queryset=Area.objects.all(), method="noop",
+                              help_text="Only result areas within this GSS code.")
+    min_coverage = filters.NumberFilter(
+        method="noop", min_value=0, max_value=1,
+        help_text="Share of inputs (by weight for weighted means, by count otherwise) below which a value is "
+                  "withheld; default 1 for sums, 0.9 otherwise.")
+
+    class Meta:
+        model = Observation
+        fields = ["from_type", "from_vintage", "to_type", "to_vintage", "period", "method", "weight", "weight_period",
+                  "parent", "min_coverage"]
+
+    def noop(self, qs, name, value):
+        return qs
+
+    def aggregate(self, indicator: Indicator):
+        from .aggregation import aggregate_get
+
+        data = self.form.cleaned_data
+        # ObservationQueryError propagates: REST and GraphQL turn it into a 400 naming the parameter.
+        return aggregate_get(
+            indicator=indicator, from_type=data.get("from_type"), from_vintage=data.get("from_vintage"),
+            to_type=data.get("to_type"), to_vintage=data.get("to_vintage"), periods=_split(data.get("period")),
+            method=data.get("method") or None, weight=data.get("weight"),
+            weight_period=(data.get("weight_period") or "").strip() or None, parent=data.get("parent"),
+            min_coverage=float(data["min_coverage"]) if data.get("min_coverage") is not None else None,
+        )

@@ -11,7 +11,8 @@ from graphql import GraphQLError
 from geographies.graphql import CountedConnection
 
 from . import selectors
-from .filters import IndicatorFilterSet, ObservationFilterSet
+from .aggregation import aggregate_indicator
+from .filters import AggregateFilterSet, IndicatorFilterSet, ObservationFilterSet
 from .models import Indicator, Observation, Period
 
 
@@ -88,7 +89,43 @@ class ObservationsField(DjangoFilterConnectionField):
             raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
 
 
+class AggregateWeight(graphene.ObjectType):
+    indicator = graphene.String(required=True)
+    period = graphene.String(required=True)
+
+
+class AggregateRow(graphene.ObjectType):
+    area_code = graphene.String(required=True)
+    area_name = graphene.String(required=True)
+    period = graphene.String(required=True)
+    period_iso = graphene.String(required=True)
+    value = graphene.Float(description="Null when withheld; `reason` says why.")
+    children_used = graphene.Int(required=True)
+    children_expected = graphene.Int(required=True)
+    coverage = graphene.Float()
+    flag = graphene.String(required=True)
+    reason = graphene.String()
+
+
+class Aggregate(graphene.ObjectType):
+    indicator = graphene.String(required=True)
+    method = graphene.String(required=True)
+    from_vintage = graphene.String(required=True)
+    to_vintage = graphene.String(required=True)
+    weight = graphene.Field(AggregateWeight)
+    min_coverage = graphene.Float(required=True)
+    rows = graphene.List(graphene.NonNull(AggregateRow), required=True)
+
+
 class IndicatorQueries(graphene.ObjectType):
+    aggregate = graphene.Field(
+        Aggregate, indicator=graphene.String(required=True), from_type=graphene.String(), from_vintage=graphene.String(),
+        to_type=graphene.String(), to_vintage=graphene.String(), period=graphene.String(), method=graphene.String(),
+        weight=graphene.String(), weight_period=graphene.String(), parent=graphene.String(),
+        min_coverage=graphene.Float(),
+        description="An indicator aggregated up the hierarchy: the same parameters, rules and numbers as "
+                    "GET /api/v1/indicators/{slug}/aggregate/.",
+    )
     indicator = graphene.Field(IndicatorType, slug=graphene.String(required=True))
     indicators = graphene.List(
         graphene.NonNull(IndicatorType), required=True, q=graphene.String(), topic=graphene.String(),
@@ -98,6 +135,27 @@ class IndicatorQueries(graphene.ObjectType):
 
     def resolve_indicator(self, info, slug):
         return selectors.indicator_list().filter(slug=slug).first()
+
+    def resolve_aggregate(self, info, indicator, **params):
+        found = aggregate_indicator(slug=indicator)
+        if found is None:
+            raise GraphQLError(f"unknown indicator {indicator!r}", extensions={"parameter": "indicator"})
+        fs = AggregateFilterSet(data=params, queryset=Observation.objects.none())
+        if not fs.is_valid():
+            name, errors = next(iter(fs.errors.items()))
+            raise GraphQLError(f"{name}: {errors[0]}", extensions={"parameter": name})
+        try:
+            result = fs.aggregate(found)
+        except selectors.ObservationQueryError as exc:
+            raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
+        meta = result.meta()
+        return Aggregate(
+            indicator=meta["indicator"], method=meta["method"], from_vintage=meta["from_vintage"],
+            to_vintage=meta["to_vintage"], min_coverage=meta["min_coverage"],
+            weight=AggregateWeight(**meta["weight"]) if meta["weight"] else None,
+            rows=[AggregateRow(**{k: r[k] for k in ("area_code", "area_name", "period", "period_iso", "value",
+                                                    "children_used", "children_expected", "coverage", "flag",
+                                                    "reason")}) for r in result.rows])
 
     def resolve_indicators(self, info, **filters):
         fs = IndicatorFilterSet(data=filters, queryset=selectors.indicator_list())

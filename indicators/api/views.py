@@ -13,10 +13,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
-from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer
+from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
 
 from .. import selectors
-from ..filters import IndicatorFilterSet, ObservationFilterSet
+from ..aggregation import COLUMNS as AGGREGATE_COLUMNS
+from ..aggregation import aggregate_indicator
+from ..filters import AggregateFilterSet, IndicatorFilterSet, ObservationFilterSet
+from ..models import Observation
 from . import serializers as s
 
 MAX_PAGE = 100_000
@@ -126,3 +129,50 @@ class ObservationListView(JSONErrorsMixin, generics.GenericAPIView):
             next_url = request.build_absolute_uri(request.path + "?" + params.urlencode())
         cols = selectors.OBSERVATION_COLUMNS
         return Response({"next": next_url, "results": [dict(zip(cols, r[:9], strict=True)) for r in rows]})
+
+
+@extend_schema(
+    tags=["indicators"], summary="Aggregate an indicator up the hierarchy",
+    description=(
+        "The indicator on the child areas (`from_type`/`from_vintage`, e.g. LSOA21) combined into the areas they lie "
+        "in (`to_type`/`to_vintage`, e.g. LAD24) by the indicator's aggregation rule: `sum` (counts), "
+        "`weighted_mean` (rates and scores, weighted by a named indicator such as a population, matched to the "
+        "child areas; the weight's period is stated), `share_in_category` (e.g. the share of LSOAs in decile 1), "
+        "`ratio_of_sums`. Each value carries the method, the child areas used and expected, and the coverage "
+        "(share of the weight, or of the children, that had values). Below `min_coverage` the value is null and "
+        "`reason` says why. Indicators marked not aggregatable (ranks, medians) and methods that do not apply are "
+        "refused with a 400 that says why. `format=csv` returns the rows as CSV."
+    ),
+    parameters=[OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Indicator slug.")],
+    responses={200: OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR,
+               400: OpenApiResponse(description="A parameter is invalid or the aggregation does not apply; the JSON "
+                                                "body names the parameter and says why."),
+               404: OpenApiResponse(description="Unknown slug.")},
+)
+class IndicatorAggregateView(JSONErrorsMixin, generics.GenericAPIView):
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AggregateFilterSet
+    renderer_classes = [ORJSONRenderer, CSVRenderer]
+    pagination_class = None
+
+    def get_queryset(self):
+        return Observation.objects.none()
+
+    def get(self, request, slug: str):
+        indicator = aggregate_indicator(slug=slug)
+        if indicator is None:
+            raise NotFound(f"No indicator {slug!r}; see /api/v1/indicators/.", slug=slug)
+        params = AggregateFilterSet(request.query_params, queryset=self.get_queryset())
+        if not params.is_valid():
+            name, errors = next(iter(params.errors.items()))
+            raise BadParameter(name, errors[0])
+        try:
+            result = params.aggregate(indicator)
+        except selectors.ObservationQueryError as exc:
+            raise BadParameter(exc.parameter, exc.message) from None
+        if request.accepted_renderer.format == "csv":
+            rows = ([r[c] for c in AGGREGATE_COLUMNS] for r in result.rows)
+            response = StreamingHttpResponse(csv_stream(AGGREGATE_COLUMNS, rows), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="{slug}-{result.to_vintage.code}.csv"'
+            return response
+        return Response({**result.meta(), "results": result.rows})
