@@ -85,12 +85,31 @@ class ObservationFilterSet(filters.FilterSet):
     status = filters.ChoiceFilter(choices=[(c, label) for c, label in Status.choices if c], method="noop",
                                   help_text="Only rows with this status letter (x suppressed, u low reliability ...).")
     as_of = filters.DateFilter(method="noop", help_text="YYYY-MM-DD: values as published on that date (older releases).")
+    harmonise = filters.BooleanFilter(
+        method="noop", help_text="With `vintage`: every value on that vintage, published where it exists and "
+                                 "converted from predecessor areas otherwise (`flag` says which); unpaginated.")
+    explain = filters.BooleanFilter(method="noop", help_text="With `harmonise`: list each converted value's inputs.")
 
     class Meta:
         model = Observation
         fields = ["indicator", "area", "area_type", "vintage", "parent", "period", "period_from", "period_to",
-                  "status", "as_of"]
+                  "status", "as_of", "harmonise", "explain"]
         form = ObservationForm
+
+    def harmonised(self) -> list[dict]:
+        from .harmonise import observation_harmonised
+        from .selectors import ObservationQueryError
+
+        data = self.form.cleaned_data
+        if data.get("vintage") is None:
+            raise ObservationQueryError("harmonise", "harmonise needs `vintage`: the boundaries to express values on")
+        for name in ("as_of", "status"):
+            if data.get(name):
+                raise ObservationQueryError(name, f"{name} does not combine with harmonise")
+        return observation_harmonised(
+            indicators=_split(data.get("indicator")), areas=_split(data.get("area"), upper=True),
+            vintage=data["vintage"], parent=data.get("parent"), periods=_split(data.get("period")),
+            period_from=data.get("period_from"), period_to=data.get("period_to"), explain=bool(data.get("explain")))
 
     def noop(self, qs, name, value):
         return qs

@@ -48,7 +48,8 @@ class ObservationGraphFilterSet(ObservationFilterSet):
     id = GlobalIDFilter()
 
     class Meta(ObservationFilterSet.Meta):
-        fields = [*ObservationFilterSet.Meta.fields, "id"]
+        # Harmonised values are not rows of the table: REST serves them, and Area.series in GraphQL.
+        fields = [*(f for f in ObservationFilterSet.Meta.fields if f not in ("harmonise", "explain")), "id"]
 
 
 class ObservationNode(DjangoObjectType):

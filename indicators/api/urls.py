@@ -6,6 +6,7 @@ urlpatterns = [
     path("indicators/", views.IndicatorListView.as_view(), name="indicator-list"),
     path("indicators/<slug:slug>/", views.IndicatorDetailView.as_view(), name="indicator-detail"),
     path("indicators/<slug:slug>/aggregate/", views.IndicatorAggregateView.as_view(), name="indicator-aggregate"),
+    path("areas/<str:code>/series/", views.AreaSeriesView.as_view(), name="area-series"),
     path("periods/", views.PeriodListView.as_view(), name="period-list"),
     path("observations/", views.ObservationListView.as_view(), name="observation-list"),
 ]

@@ -19,6 +19,8 @@ from .. import selectors
 from ..aggregation import COLUMNS as AGGREGATE_COLUMNS
 from ..aggregation import aggregate_indicator
 from ..filters import AggregateFilterSet, IndicatorFilterSet, ObservationFilterSet
+from ..harmonise import COLUMNS as HARMONISED_COLUMNS
+from ..harmonise import area_series
 from ..models import Observation
 from . import serializers as s
 
@@ -107,6 +109,8 @@ class ObservationListView(JSONErrorsMixin, generics.GenericAPIView):
         return selectors.observation_base()
 
     def get(self, request):
+        if request.query_params.get("harmonise", "").lower() in ("true", "1", "yes"):
+            return self.harmonised(request)
         try:
             qs = self.filter_queryset(self.get_queryset())
         except selectors.ObservationQueryError as exc:
@@ -129,6 +133,22 @@ class ObservationListView(JSONErrorsMixin, generics.GenericAPIView):
             next_url = request.build_absolute_uri(request.path + "?" + params.urlencode())
         cols = selectors.OBSERVATION_COLUMNS
         return Response({"next": next_url, "results": [dict(zip(cols, r[:9], strict=True)) for r in rows]})
+
+    def harmonised(self, request):
+        params = ObservationFilterSet(request.query_params, queryset=self.get_queryset())
+        if not params.is_valid():
+            name, errors = next(iter(params.errors.items()))
+            raise BadParameter(name, errors[0])
+        try:
+            rows = params.harmonised()
+        except selectors.ObservationQueryError as exc:
+            raise BadParameter(exc.parameter, exc.message) from None
+        if request.accepted_renderer.format == "csv":
+            body = csv_stream(HARMONISED_COLUMNS, ([r[c] for c in HARMONISED_COLUMNS] for r in rows))
+            response = StreamingHttpResponse(body, content_type="text/csv")
+            response["Content-Disposition"] = 'attachment; filename="observations-harmonised.csv"'
+            return response
+        return Response({"next": None, "results": rows})
 
 
 @extend_schema(
@@ -176,3 +196,47 @@ class IndicatorAggregateView(JSONErrorsMixin, generics.GenericAPIView):
             response["Content-Disposition"] = f'attachment; filename="{slug}-{result.to_vintage.code}.csv"'
             return response
         return Response({**result.meta(), "results": result.rows})
+
+
+@extend_schema(
+    tags=["indicators"], summary="One area's series on one vintage",
+    description=(
+        "Every period of an indicator for one area, expressed on one boundary vintage (default: the newest of the "
+        "area's own type that holds it): published values where they exist, values converted from the area's "
+        "predecessors otherwise (Cumberland before 2023 from Allerdale, Carlisle and Copeland). Each point has a "
+        "`flag` (published, converted, apportioned), the method and weight used, and with `explain=true` its inputs."
+    ),
+    parameters=[
+        OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="GSS code."),
+        OpenApiParameter("indicator", OpenApiTypes.STR, required=True, description="Indicator slug."),
+        OpenApiParameter("vintage", OpenApiTypes.STR, description="Vintage code (e.g. LAD23)."),
+        OpenApiParameter("explain", OpenApiTypes.BOOL, description="List the inputs of converted values."),
+    ],
+    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A parameter is invalid; the body names it."),
+               404: OpenApiResponse(description="Unknown area code.")},
+)
+class AreaSeriesView(APIView):
+    def get(self, request, code: str):
+        from geographies.models import Area, Vintage
+
+        area = Area.objects.filter(code=code.strip().upper()).first()
+        if area is None:
+            raise NotFound(f"No area with code {code!r}.", code=code)
+        slug = (request.query_params.get("indicator") or "").strip()
+        if not slug:
+            raise BadParameter("indicator", "give the indicator slug")
+        indicator = aggregate_indicator(slug=slug)
+        if indicator is None:
+            raise BadParameter("indicator", f"unknown indicator {slug!r}; see /api/v1/indicators/")
+        vintage = None
+        if request.query_params.get("vintage"):
+            vintage = Vintage.objects.filter(code=request.query_params["vintage"].strip().upper()).first()
+            if vintage is None:
+                raise BadParameter("vintage", f"unknown vintage {request.query_params['vintage']!r}")
+        explain = request.query_params.get("explain", "").lower() in ("true", "1", "yes")
+        try:
+            vintage, series = area_series(area=area, indicator=indicator, vintage=vintage, explain=explain)
+        except selectors.ObservationQueryError as exc:
+            raise BadParameter(exc.parameter, exc.message) from None
+        return Response({"area": {"code": area.code, "name": area.name}, "indicator": indicator.slug,
+                         "vintage": vintage.code, "series": series})

@@ -112,6 +112,11 @@ LEVELUP = {
     "DEFAULT_PAGE_SIZE": int(os.environ.get("LEVELUP_DEFAULT_PAGE_SIZE", "1000")),
     # Tolerance passed to ST_Subdivide: vertices per piece of the point-lookup index.
     "SUBDIVIDE_MAX_VERTICES": 64,
+    # Populations that weight a value converted from predecessor areas (a merged district's rate
+    # from its former districts'), tried after the indicator's own weight, in this order; the
+    # period nearest the value's is taken.
+    "CONVERSION_WEIGHTS": ["population-census-2021-ltla", "population-mid-2022", "population-mid-2023",
+                           "population-mid-2020-lsoa11", "population-census-2021"],
 }
 
 REST_FRAMEWORK = {

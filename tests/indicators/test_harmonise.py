@@ -1,0 +1,83 @@
+"""Values expressed on one boundary vintage: published ones pass through, merged districts get a
+value converted from their predecessors, flagged, with the inputs on request. Checked against the
+published inputs, not against numbers this code computed."""
+
+import csv
+import io
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+OBS = "/api/v1/observations/"
+LIFE = "wellbeing-life-satisfaction"
+FY2022 = "2022-04-01/P1Y"
+CUMBRIA = {"E07000026": "Allerdale", "E07000028": "Carlisle", "E07000029": "Copeland"}
+
+
+def values(api, indicator, areas, period=None) -> dict[str, float]:
+    params = {"indicator": indicator, "area": ",".join(areas)}
+    if period:
+        params["period"] = period
+    return {r["area_code"]: r["value"] for r in api.get(OBS, params).json()["results"]}
+
+
+def test_cumberland_life_satisfaction_is_the_population_weighted_mean_of_its_predecessors(api):
+    published = values(api, LIFE, CUMBRIA, FY2022)
+    assert published == {"E07000026": 7.18, "E07000028": 7.97, "E07000029": 8.23}
+    population = values(api, "population-census-2021-ltla", CUMBRIA)
+    expected = sum(published[c] * population[c] for c in CUMBRIA) / sum(population.values())
+    body = api.get(OBS, {"indicator": LIFE, "area": "E06000063", "vintage": "LAD23", "harmonise": "true",
+                         "explain": "true", "period": FY2022}).json()
+    [row] = body["results"]
+    assert row["value"] == pytest.approx(expected) and round(row["value"], 2) == 7.76
+    assert (row["flag"], row["method"], row["weight_indicator"]) == ("converted", "weighted_mean",
+                                                                     "population-census-2021-ltla")
+    assert [(i["area_code"], i["value"], i["weight"]) for i in row["inputs"]] == [
+        (code, published[code], population[code]) for code in sorted(CUMBRIA)]
+
+
+def test_published_values_pass_through_and_missing_inputs_say_so(api):
+    rows = api.get(OBS, {"indicator": LIFE, "area": "E08000003,E06000065", "vintage": "LAD23", "harmonise": "true",
+                         "period": FY2022}).json()["results"]
+    by_area = {r["area_code"]: r for r in rows}
+    manchester = by_area["E08000003"]
+    assert (manchester["flag"], manchester["reason"]) == ("published", None)
+    assert manchester["value"] == values(api, LIFE, ["E08000003"], FY2022)["E08000003"]
+    assert manchester["lci"] is not None
+    # North Yorkshire's predecessors include Richmondshire, which has no 2022/23 figure.
+    north_yorkshire = by_area["E06000065"]
+    assert north_yorkshire["value"] is None and "E07000166" in north_yorkshire["reason"]
+
+
+def test_harmonise_needs_a_vintage_and_refuses_as_of(api):
+    body = api.get(OBS, {"indicator": LIFE, "harmonise": "true"}).json()
+    assert body["status"] == 400 and body["parameter"] == "harmonise"
+    body = api.get(OBS, {"indicator": LIFE, "harmonise": "true", "vintage": "LAD23", "as_of": "2024-01-01"}).json()
+    assert body["parameter"] == "as_of"
+
+
+def test_harmonised_csv(api):
+    response = api.get(OBS, {"indicator": LIFE, "area": "E06000063", "vintage": "LAD23", "harmonise": "true",
+                             "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows and all(r["flag"] == "converted" for r in rows)
+    assert {"flag", "method", "weight_indicator", "reason"} <= set(rows[0])
+
+
+def test_fixed_number_of_queries(api, django_assert_num_queries):
+    for areas in ("E06000063,E08000003", "E06000063,E06000064,E06000066,E08000001"):
+        with django_assert_num_queries(15):
+            api.get(OBS, {"indicator": LIFE, "area": areas, "vintage": "LAD23", "harmonise": "true"})
+
+
+def test_series_reaches_back_before_the_merger(api):
+    body = api.get("/api/v1/areas/E06000063/series/", {"indicator": LIFE, "vintage": "LAD23"}).json()
+    assert (body["area"]["code"], body["vintage"]) == ("E06000063", "LAD23")
+    periods = [p["period_iso"] for p in body["series"]]
+    assert periods == sorted(periods) and FY2022 in periods and periods[0] == "2011-04-01/P1Y"
+    assert all(p["flag"] == "converted" for p in body["series"])
+    assert next(p for p in body["series"] if p["period_iso"] == FY2022)["value"] == pytest.approx(7.7558, abs=1e-4)
+    wrong = api.get("/api/v1/areas/E07000026/series/", {"indicator": LIFE, "vintage": "LAD23"}).json()
+    assert wrong["parameter"] == "vintage" and "LAD22" in wrong["message"]
+    assert api.get("/api/v1/areas/E99999999/series/", {"indicator": LIFE}).status_code == 404
