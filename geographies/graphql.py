@@ -151,6 +151,28 @@ class CodeChange(graphene.ObjectType):
                           weight=float(change.weight) if change.weight is not None else None)
 
 
+class SeriesInput(graphene.ObjectType):
+    area_code = graphene.String(required=True)
+    area_name = graphene.String(required=True)
+    value = graphene.Float()
+    weight = graphene.Float()
+
+
+class SeriesPoint(graphene.ObjectType):
+    period = graphene.String(required=True)
+    period_iso = graphene.String(required=True)
+    value = graphene.Float()
+    lci = graphene.Float()
+    uci = graphene.Float()
+    status = graphene.String(required=True)
+    flag = graphene.String(required=True, description="published, converted or apportioned")
+    method = graphene.String()
+    weight_indicator = graphene.String()
+    weight_period = graphene.String()
+    reason = graphene.String()
+    inputs = graphene.List(graphene.NonNull(SeriesInput), description="Inputs of a converted value.")
+
+
 class AncestorLink(graphene.ObjectType):
     class Meta:
         interfaces = (LinkedArea,)
@@ -190,6 +212,12 @@ class AreaNode(DjangoObjectType):
         indicator=graphene.String(required=True, description="Indicator slugs, comma-separated."),
         period=graphene.String(description="ISO period, label, year, latest or latest-N (default: every period)."),
         description="Current values for this area. Fetched for all sibling areas in one query.",
+    )
+    series = graphene.List(
+        graphene.NonNull(SeriesPoint), required=True, indicator=graphene.String(required=True),
+        vintage=graphene.String(description="Vintage code (default: the newest of the area's own type holding it)."),
+        description="Every period of an indicator on one vintage: published, or converted from predecessors "
+                    "(as GET /api/v1/areas/{code}/series/).",
     )
     boundary = GenericScalar(
         vintage=graphene.String(), simplify=graphene.Float(description="Tolerance in degrees, 0 to 1"),
@@ -260,6 +288,20 @@ class AreaNode(DjangoObjectType):
             except obs.ObservationQueryError as exc:
                 raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
         return cache[key].get(self.id, [])
+
+    def resolve_series(self, info, indicator, vintage=None):
+        from indicators.aggregation import aggregate_indicator
+        from indicators.harmonise import area_series
+        from indicators.selectors import ObservationQueryError
+
+        found = aggregate_indicator(slug=indicator)
+        if found is None:
+            raise GraphQLError(f"unknown indicator {indicator!r}", extensions={"parameter": "indicator"})
+        try:
+            _, points = area_series(area=self, indicator=found, vintage=_vintage(vintage), explain=True)
+        except ObservationQueryError as exc:
+            raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
+        return [SeriesPoint(**{**p, "inputs": [SeriesInput(**i) for i in p.get("inputs") or []]}) for p in points]
 
     def resolve_boundary(self, info, vintage=None, simplify=None):
         if simplify is not None and not 0 <= simplify <= 1:

@@ -5,6 +5,8 @@ Derived tables (AreaAncestor, BoundaryPiece, Area.active_from/active_to/area_typ
 by an explicit service step after each load (geographies.services.derived_rebuild), never in save().
 """
 
+import uuid
+
 from django.contrib.gis.db import models as gis
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, GistIndex
@@ -269,3 +271,40 @@ class BoundaryPiece(models.Model):
 
     def __str__(self) -> str:
         return f"piece of {self.boundary_id}"
+
+
+class CustomArea(models.Model):
+    """A user's own area, made of small areas (LSOAs or MSOAs) with a weight each: 1 for a listed
+    code or a small area whose representative point lies in a drawn polygon, the share of its area
+    inside the polygon for `overlap`. Public to read by id; created by authenticated users."""
+
+    class Method(models.TextChoices):
+        CODES = "codes"
+        CENTROID = "centroid"
+        OVERLAP = "overlap"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    method = models.CharField(max_length=10, choices=Method.choices)
+    vintage = models.ForeignKey(Vintage, on_delete=models.PROTECT, related_name="+")
+    geometry = gis.MultiPolygonField(srid=4326, null=True, blank=True)
+    created_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class CustomAreaMember(models.Model):
+    custom_area = models.ForeignKey(CustomArea, on_delete=models.CASCADE, related_name="members")
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="+")
+    weight = models.FloatField(help_text="1, or the share of the small area inside the polygon (overlap).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["custom_area", "area"], name="custom_member_unique"),
+            models.CheckConstraint(condition=Q(weight__gt=0, weight__lte=1), name="custom_member_weight"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.custom_area_id}: {self.area_id} x {self.weight:g}"

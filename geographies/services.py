@@ -213,3 +213,97 @@ def derived_rebuild() -> dict[str, dict]:
             cursor.execute(statement)
             out[name] = {"rows": max(cursor.rowcount, 0), "seconds": round(time.perf_counter() - t0, 3)}
     return out
+
+
+class CustomAreaError(ValueError):
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter, self.message = parameter, message
+
+
+SMALL_AREA_TYPES = ("LSOA", "MSOA")
+
+
+def custom_area_create(*, name: str, user, codes: list[str] | None = None, geometry: dict | None = None,
+                       method: str | None = None, vintage_code: str | None = None):
+    """A custom area from small-area codes (weight 1 each), or from a GeoJSON polygon: `centroid`
+    takes the small areas whose representative point lies inside (weight 1), `overlap` every small
+    area the polygon touches, weighted by the share of its area inside. One transaction."""
+    import orjson
+    from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
+
+    from .models import Area, AreaMembership, CustomArea, CustomAreaMember
+
+    limits = settings.LEVELUP
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise CustomAreaError("name", "give a name of 1 to 200 characters")
+    if (codes is None) == (geometry is None):
+        raise CustomAreaError("codes", "give either `codes` (LSOA or MSOA codes) or `geometry` (a GeoJSON polygon)")
+    if codes is not None:
+        if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
+            raise CustomAreaError("codes", "a non-empty list of LSOA or MSOA codes")
+        wanted = list(dict.fromkeys(c.strip().upper() for c in codes))
+        if len(wanted) > limits["CUSTOM_AREA_MAX_MEMBERS"]:
+            raise CustomAreaError("codes", f"at most {limits['CUSTOM_AREA_MAX_MEMBERS']:,} codes")
+        found = dict(Area.objects.filter(code__in=wanted).values_list("code", "id"))
+        unknown = [c for c in wanted if c not in found]
+        if unknown:
+            raise CustomAreaError("codes", f"unknown code(s): {', '.join(unknown[:20])}")
+        vintages = (AreaMembership.objects.filter(area_id__in=found.values(), vintage__area_type__code__in=SMALL_AREA_TYPES)
+                    .values_list("vintage__code", flat=True).distinct())
+        held = {}
+        for v in vintages:
+            held[v] = set(AreaMembership.objects.filter(vintage__code=v, area_id__in=found.values())
+                          .values_list("area_id", flat=True))
+        complete = sorted((v for v, ids in held.items() if len(ids) == len(found)), reverse=True)
+        if not complete:
+            raise CustomAreaError("codes", "every code must be an LSOA or MSOA of one vintage (e.g. all LSOA 2021)")
+        vintage = Vintage.objects.get(code=vintage_code.upper() if vintage_code and vintage_code.upper() in complete
+                                      else complete[0])
+        with transaction.atomic():
+            area = CustomArea.objects.create(name=name, method=CustomArea.Method.CODES, vintage=vintage, created_by=user)
+            CustomAreaMember.objects.bulk_create(
+                [CustomAreaMember(custom_area=area, area_id=i, weight=1.0) for i in found.values()])
+        return area
+    if method not in (CustomArea.Method.CENTROID, CustomArea.Method.OVERLAP):
+        raise CustomAreaError("method", "with a geometry, method is centroid or overlap")
+    vintage = Vintage.objects.filter(code=(vintage_code or "LSOA21").upper(), area_type__code__in=SMALL_AREA_TYPES).first()
+    if vintage is None:
+        raise CustomAreaError("vintage", "an LSOA or MSOA vintage with boundaries, e.g. LSOA21")
+    try:
+        geom = GEOSGeometry(orjson.dumps(geometry).decode(), srid=4326)
+    except (GEOSException, ValueError, TypeError, orjson.JSONEncodeError) as exc:
+        raise CustomAreaError("geometry", f"not a GeoJSON geometry: {exc}") from None
+    if geom.geom_type == "Polygon":
+        geom = MultiPolygon(geom, srid=4326)
+    if geom.geom_type != "MultiPolygon" or geom.empty:
+        raise CustomAreaError("geometry", f"a Polygon or MultiPolygon, not {geom.geom_type}")
+    if not geom.valid:
+        raise CustomAreaError("geometry", f"invalid polygon: {geom.valid_reason}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_Area(%s::geography) / 1e6", [geom.hexewkb.decode()])
+        km2 = cursor.fetchone()[0]
+    if km2 > limits["CUSTOM_AREA_MAX_KM2"]:
+        raise CustomAreaError("geometry", f"{km2:,.0f} km2 is larger than the {limits['CUSTOM_AREA_MAX_KM2']:,} km2 allowed")
+    inside = ("ST_Contains(g.shape, ST_PointOnSurface(b.geom))" if method == CustomArea.Method.CENTROID
+              else "ST_Intersects(g.shape, b.geom)")
+    weight = ("1.0" if method == CustomArea.Method.CENTROID
+              else "least(1.0, ST_Area(ST_Intersection(g.shape, b.geom)::geography) / nullif(ST_Area(b.geom::geography), 0))")
+    with transaction.atomic():
+        area = CustomArea.objects.create(name=name, method=method, vintage=vintage, geometry=geom, created_by=user)
+        with connection.cursor() as cursor:
+            cursor.execute(f"""
+                INSERT INTO geographies_customareamember (custom_area_id, area_id, weight)
+                SELECT %s, b.area_id, w FROM (
+                    SELECT b.area_id, {weight} AS w
+                    FROM geographies_boundary b, (SELECT ST_GeomFromEWKB(decode(%s, 'hex')) AS shape) g
+                    WHERE b.vintage_id = %s AND b.geom && g.shape AND {inside}
+                ) b WHERE w > 0
+            """, [area.id, geom.hexewkb.decode(), vintage.id])
+            n = cursor.rowcount
+        if n == 0:
+            raise CustomAreaError("geometry", f"no {vintage.code} area lies in the polygon")
+        if n > limits["CUSTOM_AREA_MAX_MEMBERS"]:
+            raise CustomAreaError("geometry", f"{n:,} small areas: at most {limits['CUSTOM_AREA_MAX_MEMBERS']:,}")
+    return area

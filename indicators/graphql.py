@@ -118,7 +118,52 @@ class Aggregate(graphene.ObjectType):
     rows = graphene.List(graphene.NonNull(AggregateRow), required=True)
 
 
+class CustomAreaMemberType(graphene.ObjectType):
+    code = graphene.String(required=True)
+    name = graphene.String(required=True)
+    weight = graphene.Float(required=True)
+
+
+class CustomAreaType(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    name = graphene.String(required=True)
+    method = graphene.String(required=True)
+    vintage = graphene.String(required=True)
+    members = graphene.List(graphene.NonNull(CustomAreaMemberType), required=True)
+    observations = graphene.List(
+        graphene.NonNull(AggregateRow), required=True, indicator=graphene.String(required=True),
+        period=graphene.String(), description="Aggregatable indicators for the custom area (comma-separated slugs).")
+
+    def resolve_members(self, info):
+        return [CustomAreaMemberType(code=c, name=n, weight=w) for c, n, w in
+                self.members.order_by("area__code").values_list("area__code", "area__name", "weight")]
+
+    def resolve_vintage(self, info):
+        return self.vintage.code
+
+    def resolve_observations(self, info, indicator, period=None):
+        from .aggregation import custom_area_aggregate
+
+        slugs = [s.strip() for s in indicator.split(",") if s.strip()]
+        found = {i.slug: i for i in Indicator.objects.select_related("weight_indicator").filter(slug__in=slugs)}
+        missing = [s for s in slugs if s not in found]
+        if missing:
+            raise GraphQLError(f"unknown indicator(s) {', '.join(missing)}", extensions={"parameter": "indicator"})
+        rows = []
+        try:
+            for slug in slugs:
+                rows += custom_area_aggregate(custom_area=self, indicator=found[slug],
+                                              periods=[period] if period else []).rows
+        except selectors.ObservationQueryError as exc:
+            raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
+        return [AggregateRow(**{k: r[k] for k in ("area_code", "area_name", "period", "period_iso", "value",
+                                                  "children_used", "children_expected", "coverage", "flag",
+                                                  "reason")}) for r in rows]
+
+
 class IndicatorQueries(graphene.ObjectType):
+    custom_area = graphene.Field(CustomAreaType, id=graphene.ID(required=True),
+                                 description="A custom area by the id it was created with (POST /api/v1/custom-areas/).")
     aggregate = graphene.Field(
         Aggregate, indicator=graphene.String(required=True), from_type=graphene.String(), from_vintage=graphene.String(),
         to_type=graphene.String(), to_vintage=graphene.String(), period=graphene.String(), method=graphene.String(),
@@ -136,6 +181,17 @@ class IndicatorQueries(graphene.ObjectType):
 
     def resolve_indicator(self, info, slug):
         return selectors.indicator_list().filter(slug=slug).first()
+
+    def resolve_custom_area(self, info, id):
+        import uuid
+
+        from geographies.models import CustomArea
+
+        try:
+            key = uuid.UUID(str(id))
+        except ValueError:
+            raise GraphQLError(f"not a custom area id: {id!r}", extensions={"parameter": "id"}) from None
+        return CustomArea.objects.select_related("vintage__area_type").filter(id=key).first()
 
     def resolve_aggregate(self, info, indicator, **params):
         found = aggregate_indicator(slug=indicator)

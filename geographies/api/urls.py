@@ -10,6 +10,8 @@ urlpatterns = [
     path("areas/<str:code>/children/", views.AreaChildrenView.as_view(), name="area-children"),
     path("areas/<str:code>/ancestors/", views.AreaAncestorsView.as_view(), name="area-ancestors"),
     path("areas/<str:code>/boundary/", views.AreaBoundaryView.as_view(), name="area-boundary"),
+    path("custom-areas/", views.CustomAreaCreateView.as_view(), name="custom-area-create"),
+    path("custom-areas/<uuid:id>/", views.CustomAreaDetailView.as_view(), name="custom-area-detail"),
     path("boundaries/", views.BoundaryCollectionView.as_view(), name="boundary-list"),
     path("lookup/point/", views.PointLookupView.as_view(), name="point-lookup"),
 ]

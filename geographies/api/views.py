@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+import orjson
 from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,7 +20,7 @@ from levelup_api.core.renderers import CSVRenderer, GeoJSONRenderer, ORJSONRende
 
 from .. import selectors
 from ..filters import AreaFilterSet, VintageFilterSet
-from ..models import Area, AreaType, Vintage
+from ..models import Area, AreaType, CustomArea, Vintage
 from . import serializers as s
 
 ERRORS = {
@@ -301,3 +303,57 @@ class PointLookupView(APIView):
             "areas": [{"code": h.code, "name": h.name, "type": h.type_code, "type_name": h.type_name,
                        "vintage": h.vintage} for h in hits],
         })
+
+
+def custom_area_body(area) -> dict:
+    """A custom area with its members (one query for the members)."""
+    members = [{"code": c, "name": n, "weight": w} for c, n, w in
+               area.members.order_by("area__code").values_list("area__code", "area__name", "weight")]
+    return {"id": str(area.id), "name": area.name, "method": area.method, "vintage": area.vintage.code,
+            "created_at": area.created_at, "member_count": len(members),
+            "geometry": orjson.loads(area.geometry.geojson) if area.geometry else None, "members": members}
+
+
+@extend_schema(
+    tags=["custom areas"], summary="Create a custom area",
+    description=(
+        "Your own area, from small areas: `{\"name\", \"codes\": [LSOA or MSOA codes of one vintage]}` (weight 1 "
+        "each), or `{\"name\", \"geometry\": GeoJSON Polygon or MultiPolygon (EPSG:4326), \"method\": \"centroid\" | "
+        "\"overlap\", \"vintage\": \"LSOA21\"}`: `centroid` takes the small areas whose representative point lies "
+        "inside (weight 1), `overlap` every small area the polygon touches, weighted by the share of its area inside. "
+        "Needs a token (`Authorization: Token <key>`); reading by id is public. At most 5,000 small areas and "
+        "20,000 km2."
+    ),
+    request=OpenApiTypes.OBJECT,
+    responses={201: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="Bad codes or geometry; the body names "
+                                                                          "the parameter and says why."),
+               401: OpenApiResponse(description="No valid token.")},
+)
+class CustomAreaCreateView(JSONErrorsMixin, APIView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        from ..services import CustomAreaError, custom_area_create
+
+        data = request.data if isinstance(request.data, dict) else {}
+        if not data:
+            raise BadParameter("body", "a JSON object with `name` and `codes` or `geometry`")
+        try:
+            area = custom_area_create(name=data.get("name"), user=request.user, codes=data.get("codes"),
+                                      geometry=data.get("geometry"), method=data.get("method"),
+                                      vintage_code=data.get("vintage"))
+        except CustomAreaError as exc:
+            raise BadParameter(exc.parameter, exc.message) from None
+        return Response(custom_area_body(CustomArea.objects.select_related("vintage").get(id=area.id)), status=201)
+
+
+@extend_schema(tags=["custom areas"], summary="A custom area and its members",
+               parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH,
+                                            description="The id returned when it was created.")],
+               responses={200: OpenApiTypes.OBJECT, 404: ERRORS[404]})
+class CustomAreaDetailView(JSONErrorsMixin, APIView):
+    def get(self, request, id):
+        area = CustomArea.objects.select_related("vintage").filter(id=id).first()
+        if area is None:
+            raise NotFound(f"No custom area {id}.", id=str(id))
+        return Response(custom_area_body(area))

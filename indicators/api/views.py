@@ -21,7 +21,7 @@ from ..aggregation import aggregate_indicator
 from ..filters import AggregateFilterSet, IndicatorFilterSet, ObservationFilterSet
 from ..harmonise import COLUMNS as HARMONISED_COLUMNS
 from ..harmonise import area_series
-from ..models import Observation
+from ..models import Indicator, Observation
 from . import serializers as s
 
 MAX_PAGE = 100_000
@@ -240,3 +240,60 @@ class AreaSeriesView(APIView):
             raise BadParameter(exc.parameter, exc.message) from None
         return Response({"area": {"code": area.code, "name": area.name}, "indicator": indicator.slug,
                          "vintage": vintage.code, "series": series})
+
+
+@extend_schema(
+    tags=["custom areas"], summary="Indicators for a custom area",
+    description=(
+        "Each aggregatable indicator computed for a custom area from its small areas and their weights, by the "
+        "indicator's rule (as `/indicators/{slug}/aggregate/`), with the method, weight, children used and expected, "
+        "and coverage. `format=csv` for a file."
+    ),
+    parameters=[
+        OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Custom area id."),
+        OpenApiParameter("indicator", OpenApiTypes.STR, required=True, description="Indicator slugs, comma-separated."),
+        OpenApiParameter("period", OpenApiTypes.STR, description="ISO period, label, year, `latest` (default)."),
+        OpenApiParameter("min_coverage", OpenApiTypes.NUMBER, description="Withhold values below this coverage."),
+    ],
+    responses={200: OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR,
+               400: OpenApiResponse(description="A parameter is invalid or an indicator cannot be aggregated."),
+               404: OpenApiResponse(description="Unknown custom area.")},
+)
+class CustomAreaObservationsView(JSONErrorsMixin, APIView):
+    renderer_classes = [ORJSONRenderer, CSVRenderer]
+
+    def get(self, request, id):
+        from geographies.models import CustomArea
+
+        from ..aggregation import custom_area_aggregate
+        from ..filters import _split
+
+        area = CustomArea.objects.select_related("vintage__area_type").filter(id=id).first()
+        if area is None:
+            raise NotFound(f"No custom area {id}.", id=str(id))
+        slugs = _split(request.query_params.get("indicator"))
+        if not slugs:
+            raise BadParameter("indicator", "give one or more indicator slugs")
+        found = {i.slug: i for i in Indicator.objects.select_related("weight_indicator").filter(slug__in=slugs)}
+        missing = [s for s in slugs if s not in found]
+        if missing:
+            raise BadParameter("indicator", f"unknown indicator(s) {', '.join(missing)}")
+        raw = request.query_params.get("min_coverage")
+        try:
+            min_coverage = float(raw) if raw not in (None, "") else None
+        except ValueError:
+            raise BadParameter("min_coverage", "a number from 0 to 1") from None
+        if min_coverage is not None and not 0 <= min_coverage <= 1:
+            raise BadParameter("min_coverage", "a number from 0 to 1")
+        rows = []
+        try:
+            for slug in slugs:
+                rows += custom_area_aggregate(custom_area=area, indicator=found[slug], min_coverage=min_coverage,
+                                              periods=_split(request.query_params.get("period"))).rows
+        except selectors.ObservationQueryError as exc:
+            raise BadParameter(exc.parameter, exc.message) from None
+        if request.accepted_renderer.format == "csv":
+            body = csv_stream(AGGREGATE_COLUMNS, ([r[c] for c in AGGREGATE_COLUMNS] for r in rows))
+            return StreamingHttpResponse(body, content_type="text/csv")
+        return Response({"custom_area": {"id": str(area.id), "name": area.name, "vintage": area.vintage.code},
+                         "results": rows})

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.gis",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
@@ -112,6 +113,9 @@ LEVELUP = {
     "DEFAULT_PAGE_SIZE": int(os.environ.get("LEVELUP_DEFAULT_PAGE_SIZE", "1000")),
     # Tolerance passed to ST_Subdivide: vertices per piece of the point-lookup index.
     "SUBDIVIDE_MAX_VERTICES": 64,
+    # Custom areas: at most this many small areas, and a drawn polygon at most this large.
+    "CUSTOM_AREA_MAX_MEMBERS": 5000,
+    "CUSTOM_AREA_MAX_KM2": 20000,
     # Populations that weight a value converted from predecessor areas (a merged district's rate
     # from its former districts'), tried after the indicator's own weight, in this order; the
     # period nearest the value's is taken.
@@ -129,6 +133,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "levelup_api.core.pagination.PageNumberPagination",
     "EXCEPTION_HANDLER": "levelup_api.core.errors.exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

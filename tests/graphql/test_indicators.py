@@ -36,3 +36,26 @@ def test_indicator_metadata_and_errors(client):
     assert err["extensions"]["parameter"] == "indicator"
     err = gql(client, '{ area(code: "E08000003") { observations(indicator: "nope") { value } } }')["errors"][0]
     assert err["extensions"]["parameter"] == "indicator"
+
+
+def test_area_series_and_custom_area(client, api):
+    body = gql(client, """{ area(code: "E06000063") { series(indicator: "wellbeing-life-satisfaction", vintage: "LAD23")
+        { periodIso value flag inputs { areaCode weight } } } }""")
+    point = next(p for p in body["data"]["area"]["series"] if p["periodIso"] == "2022-04-01/P1Y")
+    assert point["flag"] == "converted" and round(point["value"], 2) == 7.76
+    assert [i["areaCode"] for i in point["inputs"]] == ["E07000026", "E07000028", "E07000029"]
+    from django.contrib.auth.models import User
+
+    from geographies.models import Area, CustomArea, CustomAreaMember, Vintage
+
+    custom = CustomArea.objects.create(name="Two", method="codes", vintage=Vintage.objects.get(code="LSOA21"),
+                                       created_by=User.objects.create_user("u"))
+    CustomAreaMember.objects.bulk_create(CustomAreaMember(custom_area=custom, area=a, weight=1.0)
+                                         for a in Area.objects.filter(code__in=["E01005061", "E01005063"]))
+    body = gql(client, """query($id: ID!) { customArea(id: $id) { name vintage members { code weight }
+        observations(indicator: "population-census-2021") { value childrenUsed flag } } }""", {"id": str(custom.id)})
+    got = body["data"]["customArea"]
+    rest = api.get("/api/v1/observations/", {"indicator": "population-census-2021",
+                                             "area": "E01005061,E01005063"}).json()["results"]
+    assert got["vintage"] == "LSOA21" and [m["code"] for m in got["members"]] == ["E01005061", "E01005063"]
+    assert got["observations"] == [{"value": sum(r["value"] for r in rest), "childrenUsed": 2, "flag": "aggregated"}]
