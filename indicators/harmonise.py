@@ -73,12 +73,12 @@ def observation_harmonised(
     have = {row.pop("_key") for row in rows}  # (period, indicator, area)
     targets = _targets(vintage=vintage, areas=areas, parent=parent)
     changes: dict[int, list[int]] = defaultdict(list)
-    split: set[int] = set()
+    split: dict[int, str] = {}
     for successor, predecessor, kind in AreaChange.objects.filter(successor_id__in=targets).values_list(
             "successor_id", "predecessor_id", "change_type"):
         changes[successor].append(predecessor)
         if kind in (ChangeType.SPLIT, ChangeType.IRREGULAR):
-            split.add(successor)
+            split[successor] = ChangeType.IRREGULAR if split.get(successor) == ChangeType.IRREGULAR else kind
     if changes:
         rows += _converted(indicators=indicators, periods=periods, period_from=period_from, period_to=period_to,
                            targets=targets, changes=changes, split=split, have=have, explain=explain)
@@ -96,7 +96,14 @@ def _converted(*, indicators, periods, period_from, period_to, targets, changes,
     if not values:
         return []
     metas = {i.id: i for i in Indicator.objects.filter(id__in={k[0] for k in values})}
-    weights = _weights(metas, predecessors)
+    # A split predecessor's parts (LSOA 2011 E01000001 into two LSOA 2021s): counts are shared out
+    # by the parts' populations, so those are fetched with the predecessors' weights.
+    parts: dict[int, list[int]] = defaultdict(list)
+    for predecessor, successor in AreaChange.objects.filter(
+            predecessor_id__in={changes[t][0] for t, kind in split.items() if kind == ChangeType.SPLIT},
+            change_type=ChangeType.SPLIT).values_list("predecessor_id", "successor_id"):
+        parts[predecessor].append(successor)
+    weights = _weights(metas, predecessors | {s for ss in parts.values() for s in ss})
     period_ids = {k[1] for k in values} | {p for ws in weights.values() for _, p, _ in ws}
     period_by_id = {p.id: p for p in Period.objects.filter(id__in=period_ids)}
     population = list(Indicator.objects.filter(slug__in=settings.LEVELUP["CONVERSION_WEIGHTS"]).values_list("slug", "id"))
@@ -118,10 +125,9 @@ def _converted(*, indicators, periods, period_from, period_to, targets, changes,
             missing = [area_names[p][0] for p in preds if by_area.get(p) is None]
             chosen = None
             if target in split:
-                # Part of a predecessor: its value would have to be apportioned by the small areas
-                # beneath, which this conversion does not do; say so rather than give a whole.
                 row["flag"] = "apportioned"
-                row["reason"] = "a predecessor was split: apportioning by small-area weights is not available yet"
+                chosen = _apportion(row, indicator, target, preds, split[target], by_area, parts, weights,
+                                    period_by_id, population_ids, period, names)
             elif indicator.aggregation not in (A.SUM, A.WEIGHTED_MEAN):
                 row["reason"] = f"{indicator.slug} is {indicator.aggregation.replace('_', ' ')}: predecessors' values " \
                                 "cannot be combined"
@@ -141,7 +147,7 @@ def _converted(*, indicators, periods, period_from, period_to, targets, changes,
                     row["weight_indicator"], row["weight_period"] = names[w_ind], period_by_id[w_per].iso
             if explain:
                 row["inputs"] = [{"area_code": area_names[p][0], "area_name": area_names[p][1],
-                                  "value": by_area.get(p), "weight": chosen[2][p] if chosen else None}
+                                  "value": by_area.get(p), "weight": chosen[2].get(p) if chosen else None}
                                  for p in sorted(preds, key=lambda p: area_names[p][0])]
             row.setdefault("reason", None)
             out.append(row)
@@ -165,3 +171,33 @@ def area_series(*, area: Area, indicator: Indicator, vintage: Vintage | None = N
     rows = observation_harmonised(indicators=[indicator.slug], areas=[area.code], vintage=vintage, explain=explain)
     rows.sort(key=lambda r: r["period_iso"])
     return vintage, [{k: v for k, v in r.items() if k not in ("area_code", "area_name", "indicator")} for r in rows]
+
+
+def _apportion(row, indicator, target, preds, kind, by_area, parts, weights, period_by_id, population_ids, period,
+               names):
+    """A part of a split predecessor: a rate, score or category applies to each part as it did to
+    the whole; a count is shared out by the parts' populations. Irregular changes are refused."""
+    if kind != ChangeType.SPLIT or len(preds) != 1:
+        row["reason"] = "an irregular boundary change (many to many): no conversion"
+        return None
+    (whole,) = preds
+    value = by_area.get(whole)
+    if value is None:
+        row["reason"] = "no value for the predecessor"
+        return None
+    if indicator.aggregation in (A.WEIGHTED_MEAN, A.SHARE_IN_CATEGORY):
+        row["value"], row["method"] = value, "same value as the split predecessor"
+        return None
+    if indicator.aggregation != A.SUM:
+        row["reason"] = f"{indicator.slug} is {indicator.aggregation.replace('_', ' ')}: a part's value cannot be derived"
+        return None
+    siblings = parts.get(whole, [])
+    chosen = _choose_weight(indicator, siblings, weights, period_by_id, population_ids, period.start)
+    if chosen is None or target not in chosen[2]:
+        row["reason"] = "no population covers every part of the split predecessor"
+        return None
+    w_ind, w_per, w = chosen
+    row["value"] = value * w[target] / sum(w.values())
+    row["method"] = "sum shared by population"
+    row["weight_indicator"], row["weight_period"] = names.get(w_ind), period_by_id[w_per].iso
+    return w_ind, w_per, {whole: w[target]}

@@ -81,3 +81,29 @@ def test_series_reaches_back_before_the_merger(api):
     wrong = api.get("/api/v1/areas/E07000026/series/", {"indicator": LIFE, "vintage": "LAD23"}).json()
     assert wrong["parameter"] == "vintage" and "LAD22" in wrong["message"]
     assert api.get("/api/v1/areas/E99999999/series/", {"indicator": LIFE}).status_code == 404
+
+
+def test_lsoa_2011_split_shares_counts_by_population_and_keeps_rates(api):
+    # ONS's change lookup: LSOA 2011 E01005062 (Manchester 018B) split into E01034115 and E01034116.
+    whole = values(api, "population-mid-2020-lsoa11", ["E01005062"])["E01005062"]
+    parts = values(api, "population-census-2021", ["E01034115", "E01034116"])
+    decile = values(api, "iod2019-imd-decile", ["E01005062"])["E01005062"]
+    rows = api.get(OBS, {"indicator": "population-mid-2020-lsoa11,iod2019-imd-decile", "area": "E01034115,E01034116",
+                         "vintage": "LSOA21", "harmonise": "true", "explain": "true"}).json()["results"]
+    got = {(r["area_code"], r["indicator"]): r for r in rows}
+    for code in parts:
+        count = got[code, "population-mid-2020-lsoa11"]
+        assert count["flag"] == "apportioned" and count["weight_indicator"] == "population-census-2021"
+        assert count["value"] == pytest.approx(whole * parts[code] / sum(parts.values()))
+        assert count["inputs"] == [{"area_code": "E01005062", "area_name": "Manchester 018B", "value": whole,
+                                    "weight": parts[code]}]
+        assert (got[code, "iod2019-imd-decile"]["value"], got[code, "iod2019-imd-decile"]["flag"]) == (decile,
+                                                                                                       "apportioned")
+
+
+def test_lsoa_2011_merge_sums_counts(api):
+    # E01028040 and E01028041 (LSOA 2011) merged into E01033769 (LSOA 2021).
+    inputs = values(api, "population-mid-2020-lsoa11", ["E01028040", "E01028041"])
+    [row] = api.get(OBS, {"indicator": "population-mid-2020-lsoa11", "area": "E01033769", "vintage": "LSOA21",
+                          "harmonise": "true"}).json()["results"]
+    assert (row["flag"], row["method"], row["value"]) == ("converted", "sum", sum(inputs.values()))
