@@ -9,7 +9,19 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from levelup_api.core.admin import ReadOnlyAdminMixin
 
-from .models import Area, AreaAncestor, AreaChange, AreaLifespan, AreaLink, AreaMembership, AreaType, Boundary, Vintage
+from .models import (
+    Area,
+    AreaAncestor,
+    AreaChange,
+    AreaLifespan,
+    AreaLink,
+    AreaMembership,
+    AreaType,
+    Boundary,
+    CustomArea,
+    CustomAreaMember,
+    Vintage,
+)
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -157,3 +169,21 @@ class BoundaryAdmin(admin.ModelAdmin):
     def geojson(self, obj):
         url = reverse("area-boundary", args=[obj.area.code]) + "?" + urlencode({"vintage": obj.vintage.code})
         return format_html('<a href="{}">{}</a>', url, url)
+
+
+class CustomAreaMemberInline(ReadOnlyInline):
+    model = CustomAreaMember
+    fields = ("area", "weight")
+    related = ("area",)
+
+
+@admin.register(CustomArea)
+class CustomAreaAdmin(admin.ModelAdmin):
+    """Users' custom areas: staff can rename or delete one; members are fixed at creation."""
+
+    list_display = ("name", "method", "vintage", "created_by", "created_at")
+    list_filter = ("method", "vintage")
+    search_fields = ("name", "id")
+    readonly_fields = ("id", "method", "vintage", "created_by", "created_at")
+    fields = ("id", "name", "method", "vintage", "created_by", "created_at")
+    inlines = [CustomAreaMemberInline]

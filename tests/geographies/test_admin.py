@@ -22,7 +22,7 @@ def test_anonymous_users_are_sent_to_log_in(client):
 
 
 @pytest.mark.parametrize("model", ["areatype", "vintage", "area", "areamembership", "arealink", "areaancestor",
-                                   "areachange", "arealifespan", "boundary"])
+                                   "areachange", "arealifespan", "boundary", "customarea"])
 def test_changelists_load(staff, model, django_assert_max_num_queries):
     with django_assert_max_num_queries(10):
         assert staff.get(f"/admin/geographies/{model}/").status_code == 200
@@ -48,3 +48,14 @@ def test_boundary_geometry_is_read_only(staff):
 def test_ingest_runs_are_read_only(staff):
     assert staff.get("/admin/core/ingestrun/").status_code == 200
     assert staff.get("/admin/core/ingestrun/add/").status_code == 403
+
+
+def test_custom_area_page_lists_members_read_only(staff, django_assert_max_num_queries):
+    from geographies.models import CustomArea, CustomAreaMember, Vintage
+
+    custom = CustomArea.objects.create(name="Centre", method="codes", vintage=Vintage.objects.get(code="LSOA21"))
+    CustomAreaMember.objects.bulk_create(CustomAreaMember(custom_area=custom, area=a, weight=1.0)
+                                         for a in Area.objects.filter(code__startswith="E0100506")[:5])
+    with django_assert_max_num_queries(20):
+        page = staff.get(f"/admin/geographies/customarea/{custom.id}/change/")
+    assert page.status_code == 200 and b"E0100506" in page.content
