@@ -56,3 +56,4 @@ bench: load
 
 bench-scale: migrate
 	$(BIN)/python bench/observations.py
+	$(BIN)/python bench/aggregate.py
