@@ -25,11 +25,11 @@ import orjson
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port  # noqa: E402
 from observations import (  # noqa: E402
     DEFAULT_DATABASE,
     PROTECTED_DATABASES,
     dsn,
-    free_port,
     gunicorn,
     http_get,
     machine,

@@ -46,9 +46,7 @@ import http.client
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -60,7 +58,8 @@ import orjson
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from point_lookup import command_line, cpu_model, free_port, port_in_use  # noqa: E402
+from common import free_port, gunicorn_serving  # noqa: E402
+from point_lookup import command_line, cpu_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = "levelup_api.settings.base"
@@ -230,41 +229,16 @@ class LoopbackClient:
 @contextmanager
 def gunicorn(port: int, database: str) -> Iterator[int]:
     """Start `gunicorn levelup_api.wsgi` (gthread, 2 x 4) on `port`, wait for answers, always stop it."""
-    if port_in_use(port):
-        raise SystemExit(f"port {port} is already in use; pick another with --port (0 = any free port)")
-    command = [str(Path(sys.executable).parent / "gunicorn"), "levelup_api.wsgi", "-b", f"127.0.0.1:{port}",
-               *GUNICORN_ARGS]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "DATABASE_URL": f"postgis://{PG_SERVER}/{database}"}
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            wait_until_answering(server, port, log)
-            yield port
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def wait_until_answering(server: subprocess.Popen, port: int, log) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    probe = orjson.dumps({"query": TYPENAME})
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            raise SystemExit(f"gunicorn exited with {server.returncode}:\n{log.read().decode(errors='replace')}")
+    def ready(port: int) -> None:
         client = LoopbackClient(port, timeout=5)
         try:
-            client.post(probe)
-            return
-        except (OSError, http.client.HTTPException):
-            time.sleep(0.2)
+            client.post(orjson.dumps({"query": TYPENAME}))
         finally:
             client.close()
-    raise SystemExit(f"gunicorn did not answer on 127.0.0.1:{port} within {SERVER_START_TIMEOUT_S:g} s")
+
+    with gunicorn_serving(port, ready=ready, args=GUNICORN_ARGS,
+                          env={"DJANGO_SETTINGS_MODULE": SETTINGS, "DATABASE_URL": f"postgis://{PG_SERVER}/{database}"}):
+        yield port
 
 
 # -- measuring ----------------------------------------------------------------------------------

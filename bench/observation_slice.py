@@ -12,11 +12,10 @@ a loaded database:  .venv/bin/python bench/observation_slice.py
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,9 @@ from urllib.parse import urlsplit
 
 import orjson
 import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port, gunicorn_serving  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DSN = os.environ.get("BENCH_DSN", "host=127.0.0.1 user=postgres dbname=levelup")
@@ -72,40 +74,22 @@ def http_get(base: str, path: str) -> bytes:
     return body
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--url", default=None, help="A running server on loopback (default: start one).")
     args = parser.parse_args()
-    server = None
-    base = args.url
-    if base is None:
-        port = free_port()
-        server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "levelup_api.wsgi", "-b", f"127.0.0.1:{port}",
-                                   "-w", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                http_get(base, "/api/v1/area-types/")
-                break
-            except OSError:
-                time.sleep(0.1)
-    try:
+    with contextlib.ExitStack() as stack:
+        base = args.url
+        if base is None:  # start one, serving on a free port until the measurements are done
+            port = stack.enter_context(gunicorn_serving(
+                free_port(), ready=lambda port: http_get(f"http://127.0.0.1:{port}", "/api/v1/area-types/")))
+            base = f"http://127.0.0.1:{port}"
         with psycopg.connect(DSN) as conn:
             raw_json_ms, n_json = timed(lambda: raw_json(conn), args.repeat)
             raw_csv_ms, n_csv = timed(lambda: raw_csv(conn), args.repeat)
         api_json_ms, body = timed(lambda: http_get(base, f"/api/v1/observations/?{QUERY}&page_size=100000"), args.repeat)
         api_csv_ms, csv_body = timed(lambda: http_get(base, f"/api/v1/observations/?{QUERY}&format=csv"), args.repeat)
-    finally:
-        if server:
-            server.terminate()
-            server.wait(10)
     api_rows = len(orjson.loads(body)["results"])
     api_csv_rows = csv_body.count(b"\n") - 1
     assert n_json == api_rows == n_csv == api_csv_rows, (n_json, api_rows, n_csv, api_csv_rows)

@@ -72,7 +72,8 @@ import psycopg
 from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from point_lookup import command_line, cpu_model, free_port, port_in_use  # noqa: E402
+from common import free_port, gunicorn_serving  # noqa: E402
+from point_lookup import command_line, cpu_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = "levelup_api.settings.base"
@@ -484,34 +485,9 @@ def http_get(port: int, path: str) -> bytes:
 @contextmanager
 def gunicorn(port: int, database: str) -> Iterator[int]:
     """`gunicorn levelup_api.wsgi -b 127.0.0.1:<port> -w 2` on the bench database, always stopped."""
-    if port_in_use(port):
-        raise SystemExit(f"port {port} is already in use; pick another with --port (0 = any free port)")
-    command = [str(Path(sys.executable).parent / "gunicorn"), "levelup_api.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "DATABASE_URL": database_url(database)}
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while True:
-                if server.poll() is not None:
-                    log.seek(0)
-                    raise SystemExit(f"gunicorn exited with {server.returncode}:\n{log.read().decode(errors='replace')}")
-                try:
-                    http_get(port, "/api/v1/periods/")
-                    break
-                except (OSError, http.client.HTTPException):
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"gunicorn did not answer on 127.0.0.1:{port} within "
-                                         f"{SERVER_START_TIMEOUT_S:g} s") from None
-                    time.sleep(0.2)
-            yield port
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    with gunicorn_serving(port, ready=lambda port: http_get(port, "/api/v1/periods/"),
+                          env={"DJANGO_SETTINGS_MODULE": SETTINGS, "DATABASE_URL": database_url(database)}):
+        yield port
 
 
 def slice_measure(args: argparse.Namespace, slug: str, iso: str) -> dict:

@@ -36,11 +36,8 @@ import json
 import os
 import platform
 import shlex
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -51,6 +48,9 @@ from urllib.parse import urlencode, urlsplit
 
 import psycopg
 from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port, gunicorn_serving  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = "levelup_api.settings.base"
@@ -254,54 +254,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 @contextmanager
 def gunicorn(port: int, probe: Point) -> Iterator[tuple[str, int]]:
-    """Start `gunicorn levelup_api.wsgi -b 127.0.0.1:<port> -w 2`, wait for answers, always stop it."""
-    if port_in_use(port):
-        raise SystemExit(f"port {port} is already in use; pick another with --port (0 = any free port)")
-    command = [str(Path(sys.executable).parent / "gunicorn"), "levelup_api.wsgi",
-               "-b", f"127.0.0.1:{port}", "-w", "2"]
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS})
-        try:
-            wait_until_answering(server, port, probe, log)
-            yield "127.0.0.1", port
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def wait_until_answering(server: subprocess.Popen, port: int, probe: Point, log) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            raise SystemExit(f"gunicorn exited with {server.returncode}:\n{log.read().decode(errors='replace')}")
+    """`gunicorn levelup_api.wsgi -b 127.0.0.1:<port> -w 2` (sync workers), answering the probe point."""
+    def ready(port: int) -> None:
         client = LoopbackClient("127.0.0.1", port, timeout=5)
         try:
             client.get(lookup_path(probe))
-            return
-        except (OSError, http.client.HTTPException):
-            time.sleep(0.2)
         finally:
             client.close()
-    raise SystemExit(f"gunicorn did not answer on 127.0.0.1:{port} within {SERVER_START_TIMEOUT_S:g} s")
+
+    with gunicorn_serving(port, ready=ready, env={"DJANGO_SETTINGS_MODULE": SETTINGS}):
+        yield "127.0.0.1", port
 
 
 # -- measuring ---------------------------------------------------------------------------------

@@ -108,6 +108,19 @@ class AggregateRow(graphene.ObjectType):
     reason = graphene.String()
 
 
+def _aggregate_rows(rows: list[dict]) -> list[AggregateRow]:
+    fields = AggregateRow._meta.fields
+    return [AggregateRow(**{k: v for k, v in r.items() if k in fields}) for r in rows]
+
+
+def _valid(fs):
+    """The FilterSet, validated: its first invalid argument is a GraphQL error naming it."""
+    if not fs.is_valid():
+        name, errors = next(iter(fs.errors.items()))
+        raise GraphQLError(f"{name}: {errors[0]}", extensions={"parameter": name})
+    return fs
+
+
 class Aggregate(graphene.ObjectType):
     indicator = graphene.String(required=True)
     method = graphene.String(required=True)
@@ -156,9 +169,7 @@ class CustomAreaType(graphene.ObjectType):
                                               periods=[period] if period else []).rows
         except selectors.ObservationQueryError as exc:
             raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
-        return [AggregateRow(**{k: r[k] for k in ("area_code", "area_name", "period", "period_iso", "value",
-                                                  "children_used", "children_expected", "coverage", "flag",
-                                                  "reason")}) for r in rows]
+        return _aggregate_rows(rows)
 
 
 class IndicatorQueries(graphene.ObjectType):
@@ -197,10 +208,7 @@ class IndicatorQueries(graphene.ObjectType):
         found = aggregate_indicator(slug=indicator)
         if found is None:
             raise GraphQLError(f"unknown indicator {indicator!r}", extensions={"parameter": "indicator"})
-        fs = AggregateFilterSet(data=params, queryset=Observation.objects.none())
-        if not fs.is_valid():
-            name, errors = next(iter(fs.errors.items()))
-            raise GraphQLError(f"{name}: {errors[0]}", extensions={"parameter": name})
+        fs = _valid(AggregateFilterSet(data=params, queryset=Observation.objects.none()))
         try:
             result = fs.aggregate(found)
         except selectors.ObservationQueryError as exc:
@@ -210,13 +218,7 @@ class IndicatorQueries(graphene.ObjectType):
             indicator=meta["indicator"], method=meta["method"], from_vintage=meta["from_vintage"],
             to_vintage=meta["to_vintage"], min_coverage=meta["min_coverage"],
             weight=AggregateWeight(**meta["weight"]) if meta["weight"] else None,
-            rows=[AggregateRow(**{k: r[k] for k in ("area_code", "area_name", "period", "period_iso", "value",
-                                                    "children_used", "children_expected", "coverage", "flag",
-                                                    "reason")}) for r in result.rows])
+            rows=_aggregate_rows(result.rows))
 
     def resolve_indicators(self, info, **filters):
-        fs = IndicatorFilterSet(data=filters, queryset=selectors.indicator_list())
-        if not fs.is_valid():
-            name, errors = next(iter(fs.errors.items()))
-            raise GraphQLError(f"{name}: {errors[0]}", extensions={"parameter": name})
-        return fs.qs
+        return _valid(IndicatorFilterSet(data=filters, queryset=selectors.indicator_list())).qs

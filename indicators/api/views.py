@@ -12,7 +12,7 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
+from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound, filterset_valid
 from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
 
 from .. import selectors
@@ -135,10 +135,7 @@ class ObservationListView(JSONErrorsMixin, generics.GenericAPIView):
         return Response({"next": next_url, "results": [dict(zip(cols, r[:9], strict=True)) for r in rows]})
 
     def harmonised(self, request):
-        params = ObservationFilterSet(request.query_params, queryset=self.get_queryset())
-        if not params.is_valid():
-            name, errors = next(iter(params.errors.items()))
-            raise BadParameter(name, errors[0])
+        params = filterset_valid(ObservationFilterSet(request.query_params, queryset=self.get_queryset()))
         try:
             rows = params.harmonised()
         except selectors.ObservationQueryError as exc:
@@ -182,10 +179,7 @@ class IndicatorAggregateView(JSONErrorsMixin, generics.GenericAPIView):
         indicator = aggregate_indicator(slug=slug)
         if indicator is None:
             raise NotFound(f"No indicator {slug!r}; see /api/v1/indicators/.", slug=slug)
-        params = AggregateFilterSet(request.query_params, queryset=self.get_queryset())
-        if not params.is_valid():
-            name, errors = next(iter(params.errors.items()))
-            raise BadParameter(name, errors[0])
+        params = filterset_valid(AggregateFilterSet(request.query_params, queryset=self.get_queryset()))
         try:
             result = params.aggregate(indicator)
         except selectors.ObservationQueryError as exc:

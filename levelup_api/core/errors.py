@@ -75,3 +75,11 @@ class JSONErrorsMixin:
         self.request.accepted_renderer = ORJSONRenderer()
         self.request.accepted_media_type = ORJSONRenderer.media_type
         return super().handle_exception(exc)
+
+
+def filterset_valid(filterset):
+    """The FilterSet, validated: its first invalid parameter is a 400 naming it."""
+    if not filterset.is_valid():
+        name, errors = next(iter(filterset.errors.items()))
+        raise BadParameter(name, errors[0])
+    return filterset
