@@ -9,6 +9,7 @@ import datetime as dt
 from collections import defaultdict
 
 from django.conf import settings
+from django.db.models import F
 
 from geographies.models import Area, AreaAncestor, AreaChange, AreaMembership, ChangeType, Vintage
 
@@ -74,8 +75,11 @@ def observation_harmonised(
     targets = _targets(vintage=vintage, areas=areas, parent=parent)
     changes: dict[int, list[int]] = defaultdict(list)
     split: dict[int, str] = {}
-    for successor, predecessor, kind in AreaChange.objects.filter(successor_id__in=targets).values_list(
-            "successor_id", "predecessor_id", "change_type"):
+    # A code carried over unchanged (most LSOAs from 2011 to 2021) is the same area: its values are
+    # published ones already.
+    for successor, predecessor, kind in (AreaChange.objects.filter(successor_id__in=targets)
+                                         .exclude(predecessor_id=F("successor_id"))
+                                         .values_list("successor_id", "predecessor_id", "change_type")):
         changes[successor].append(predecessor)
         if kind in (ChangeType.SPLIT, ChangeType.IRREGULAR):
             split[successor] = ChangeType.IRREGULAR if split.get(successor) == ChangeType.IRREGULAR else kind
@@ -128,6 +132,8 @@ def _converted(*, indicators, periods, period_from, period_to, targets, changes,
                 row["flag"] = "apportioned"
                 chosen = _apportion(row, indicator, target, preds, split[target], by_area, parts, weights,
                                     period_by_id, population_ids, period, names)
+            elif len(preds) == 1 and by_area.get(preds[0]) is not None:
+                row["value"], row["method"] = by_area[preds[0]], "same value under the new code"
             elif indicator.aggregation not in (A.SUM, A.WEIGHTED_MEAN):
                 row["reason"] = f"{indicator.slug} is {indicator.aggregation.replace('_', ' ')}: predecessors' values " \
                                 "cannot be combined"
