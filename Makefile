@@ -40,6 +40,7 @@ migrate: db
 load: migrate
 	$(BIN)/python manage.py load_geographies
 	$(BIN)/python manage.py load_indicators
+	$(BIN)/python manage.py load_missions
 
 serve:
 	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) --worker-class gthread --access-logfile -

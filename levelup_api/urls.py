@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("geographies.api.urls")),
     path("api/v1/", include("indicators.api.urls")),
+    path("api/v1/", include("missions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("graphql", csrf_exempt(GraphQLView.as_view(graphiql=True)), name="graphql"),

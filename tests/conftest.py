@@ -14,6 +14,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("load_geographies", stdout=StringIO())
         call_command("load_indicators", stdout=StringIO())
+        call_command("load_missions", stdout=StringIO())
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "levelup_api.core",
     "geographies",
     "indicators",
+    "missions",
 ]
 
 MIDDLEWARE = [
@@ -115,6 +116,9 @@ LEVELUP = {
     "SUBDIVIDE_MAX_VERTICES": 64,
     # Custom areas: at most this many small areas, and a drawn polygon at most this large.
     "CUSTOM_AREA_MAX_MEMBERS": 5000,
+    # Mission progress: the baseline is the first period starting on or after this date (the
+    # White Paper used 2019-2022 figures).
+    "MISSION_BASELINE_FROM": os.environ.get("LEVELUP_MISSION_BASELINE_FROM", "2019-01-01"),
     "CUSTOM_AREA_MAX_KM2": 20000,
     # Populations that weight a value converted from predecessor areas (a merged district's rate
     # from its former districts'), tried after the indicator's own weight, in this order; the
@@ -177,3 +181,4 @@ LOGGING = {
 # Serve static files straight from the installed apps as well, so a fresh `make run` needs no
 # collectstatic step for the admin and Swagger UI to look right.
 WHITENOISE_USE_FINDERS = True
+

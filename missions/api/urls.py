@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("missions/", views.MissionListView.as_view(), name="mission-list"),
+    path("missions/<int:number>/", views.MissionDetailView.as_view(), name="mission-detail"),
+    path("missions/<int:number>/progress/", views.MissionProgressView.as_view(), name="mission-progress"),
+    path("areas/<str:code>/profile/", views.AreaProfileView.as_view(), name="area-profile"),
+    path("profiles/", views.ProfileListView.as_view(), name="profile-list"),
+]

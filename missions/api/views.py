@@ -1,0 +1,183 @@
+"""REST views for missions, progress and area profiles: parse, call selectors, render."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geographies.models import Area, AreaType, Vintage
+from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
+from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
+
+from .. import selectors
+from ..models import Metric, Mission, Target
+
+
+def mission_queryset():
+    return Mission.objects.select_related("objective").prefetch_related(
+        Prefetch("metrics", queryset=Metric.objects.select_related("indicator").order_by("-headline", "indicator__slug")),
+        Prefetch("targets", queryset=Target.objects.select_related("metric__indicator").order_by("id")))
+
+
+def mission_body(m: Mission) -> dict:
+    statuses = {t.data_status for t in m.targets.all()}
+    return {
+        "number": m.number, "short_name": m.short_name, "statement": m.statement, "source_url": m.source_url,
+        "objective": {"number": m.objective.number, "name": m.objective.name}, "capitals": m.capitals,
+        "target_year": m.target_year,
+        "data_status": ("available" if statuses == {"available"} else "none" if statuses <= {"none"} else "partial"),
+        "metrics": [{"indicator": x.indicator.slug, "title": x.indicator.title, "headline": x.headline, "link": x.link}
+                    for x in m.metrics.all()],
+        "targets": [{"kind": t.kind, "description": t.description, "value": t.value, "unit": t.unit,
+                     "gap": t.gap or None, "target_year": t.target_year,
+                     "indicator": t.metric.indicator.slug if t.metric else None,
+                     "data_status": t.data_status, "data_note": t.data_note} for t in m.targets.all()],
+    }
+
+
+def _mission(number: int) -> Mission:
+    mission = mission_queryset().filter(number=number).first()
+    if mission is None:
+        raise NotFound(f"No mission {number}: missions are numbered 1 to 12.", number=number)
+    return mission
+
+
+def _vintage(request, parameter: str = "vintage", type_parameter: str = "area_type") -> Vintage:
+    code = (request.query_params.get(parameter) or "").strip().upper()
+    type_code = (request.query_params.get(type_parameter) or "").strip().upper()
+    if code:
+        vintage = Vintage.objects.select_related("area_type").filter(code=code).first()
+        if vintage is None:
+            raise BadParameter(parameter, f"unknown vintage {code}")
+        if type_code and vintage.area_type.code != type_code:
+            raise BadParameter(parameter, f"{code} is a {vintage.area_type.code} vintage, not {type_code}")
+        return vintage
+    if not type_code:
+        raise BadParameter(parameter, f"give {parameter} (e.g. LAD23) or {type_parameter}")
+    area_type = AreaType.objects.filter(code=type_code).first()
+    if area_type is None:
+        raise BadParameter(type_parameter, f"unknown area type {type_code}")
+    vintage = Vintage.objects.select_related("area_type").filter(area_type=area_type).order_by("-effective_from").first()
+    if vintage is None:
+        raise BadParameter(type_parameter, f"no vintage of {type_code} is loaded")
+    return vintage
+
+
+def _csv(rows: list[dict], columns: list[str], filename: str) -> StreamingHttpResponse:
+    def cell(value):
+        return ";".join(map(str, value)) if isinstance(value, list) else value
+
+    response = StreamingHttpResponse(csv_stream(columns, ([cell(r[c]) for c in columns] for r in rows)),
+                                     content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+NUMBER = OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH, description="Mission number, 1 to 12.")
+CODE = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="GSS code.")
+
+
+@extend_schema(tags=["missions"], summary="The 12 missions",
+               description="The White Paper's missions under its four objectives, each with its metrics (indicators, "
+                           "and whether ONS tagged them or we suggest them), typed targets and data status.",
+               responses={200: OpenApiTypes.OBJECT})
+class MissionListView(APIView):
+    def get(self, request):
+        return Response([mission_body(m) for m in mission_queryset().order_by("number")])
+
+
+@extend_schema(tags=["missions"], summary="One mission", parameters=[NUMBER],
+               description="A mission with its statement, metrics, typed targets and data status.",
+               responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="No such mission.")})
+class MissionDetailView(JSONErrorsMixin, APIView):
+    def get(self, request, number: int):
+        return Response(mission_body(_mission(number)))
+
+
+@extend_schema(
+    tags=["missions"], summary="A mission's progress across areas",
+    description=(
+        "For each metric with values on the areas of `vintage` (or the newest vintage of `area_type`): the baseline "
+        "(first period starting on or after the configured date, 2019-01-01) and latest periods with England's value, "
+        "how many areas improved between them (by polarity), and for each target its status: the gap between top and "
+        "bottom areas per period over the same set of areas, or Open SDG's growth-rate method for national targets."
+    ),
+    parameters=[NUMBER,
+                OpenApiParameter("area_type", OpenApiTypes.STR, description="Area type code, e.g. LAD."),
+                OpenApiParameter("vintage", OpenApiTypes.STR, description="Vintage code, e.g. LAD23.")],
+    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="Bad area type or vintage."),
+               404: OpenApiResponse(description="No such mission.")},
+)
+class MissionProgressView(JSONErrorsMixin, APIView):
+    renderer_classes = [ORJSONRenderer, CSVRenderer]
+
+    def get(self, request, number: int):
+        mission = _mission(number)
+        progress = selectors.mission_progress(mission=mission, vintage=_vintage(request))
+        if request.accepted_renderer.format == "csv":
+            rows = [{"mission": number, "indicator": m["indicator"], "kind": t["kind"], "period": g["period"],
+                     "period_iso": g["period_iso"], "gap": g["gap"], "status": t["status"]}
+                    for m in progress["metrics"] for t in m["targets"] for g in t.get("gap_series", [])]
+            return _csv(rows, ["mission", "indicator", "kind", "period", "period_iso", "gap", "status"],
+                        f"mission-{number}-progress.csv")
+        return Response(progress)
+
+
+def _area(code: str) -> Area:
+    area = Area.objects.filter(code=code.strip().upper()).first()
+    if area is None:
+        raise NotFound(f"No area with code {code!r}.", code=code)
+    return area
+
+
+@extend_schema(
+    tags=["profiles"], summary="An area's profile",
+    description=(
+        "Every indicator with a current value for the area, at its latest period: value and CI, rank among areas of "
+        "the same type (1 = best by polarity) and decile, the region's and the nation's value for the same period "
+        "with the difference and a comparison (the area's 95% CI against the benchmark: better, similar, worse; not "
+        "compared without a CI or a polarity), the trend over the last five points, and the missions it measures. "
+        "`format=csv` for a file."
+    ),
+    parameters=[CODE], responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="Unknown code.")},
+)
+class AreaProfileView(JSONErrorsMixin, APIView):
+    renderer_classes = [ORJSONRenderer, CSVRenderer]
+
+    def get(self, request, code: str):
+        area = _area(code)
+        rows = selectors.area_profile(area=area)
+        if request.accepted_renderer.format == "csv":
+            return _csv(rows, selectors.PROFILE_COLUMNS, f"profile-{area.code}.csv")
+        return Response({"area": {"code": area.code, "name": area.name}, "indicators": rows})
+
+
+@extend_schema(
+    tags=["profiles"], summary="Profiles for every area under a parent",
+    description="The profile of every area of `type` (in `vintage`, default its newest) below `parent`, as one JSON "
+                "list or one CSV file (`format=csv`), for partners pulling a whole region at once.",
+    parameters=[OpenApiParameter("parent", OpenApiTypes.STR, required=True, description="GSS code of the parent."),
+                OpenApiParameter("type", OpenApiTypes.STR, description="Area type code of the areas, e.g. LAD."),
+                OpenApiParameter("vintage", OpenApiTypes.STR, description="Vintage code, e.g. LAD23.")],
+    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A parameter is invalid.")},
+)
+class ProfileListView(JSONErrorsMixin, APIView):
+    renderer_classes = [ORJSONRenderer, CSVRenderer]
+
+    def get(self, request):
+        code = request.query_params.get("parent")
+        if not code:
+            raise BadParameter("parent", "give the GSS code of the parent area")
+        parent = Area.objects.filter(code=code.strip().upper()).first()
+        if parent is None:
+            raise BadParameter("parent", f"unknown area code {code}")
+        vintage = _vintage(request, type_parameter="type")
+        areas = selectors.profile_areas(parent=parent, vintage=vintage)
+        rows = selectors.profiles(areas=areas)
+        if request.accepted_renderer.format == "csv":
+            return _csv(rows, selectors.PROFILE_COLUMNS, f"profiles-{parent.code}-{vintage.code}.csv")
+        return Response({"parent": parent.code, "vintage": vintage.code, "areas": len(areas), "rows": rows})

@@ -1,0 +1,101 @@
+"""The Levelling Up White Paper's four objectives and twelve missions, the indicators that measure
+them, and their typed targets. Written by us in fixtures/missions/missions.toml; curators edit
+them in the admin (with history)."""
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from indicators.models import Indicator
+
+
+class DataStatus(models.TextChoices):
+    AVAILABLE = "available", "data loaded"
+    PARTIAL = "partial", "some metrics have data"
+    NONE = "none", "no data here"
+
+
+class Objective(models.Model):
+    number = models.PositiveSmallIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.name}"
+
+
+class Mission(models.Model):
+    number = models.PositiveSmallIntegerField(unique=True)
+    objective = models.ForeignKey(Objective, on_delete=models.PROTECT, related_name="missions")
+    short_name = models.CharField(max_length=80)
+    statement = models.TextField(help_text="The mission in our own words.")
+    source_url = models.URLField(default="https://www.gov.uk/government/publications/levelling-up-the-united-kingdom")
+    capitals = ArrayField(models.CharField(max_length=20), default=list, blank=True,
+                          help_text="Of the six capitals: physical, intangible, human, financial, social, institutional.")
+    target_year = models.PositiveSmallIntegerField(default=2030)
+    data_note = models.TextField(blank=True, help_text="What data there is, and what is missing.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"Mission {self.number}: {self.short_name}"
+
+
+class Metric(models.Model):
+    """An indicator that measures a mission."""
+
+    class Link(models.TextChoices):
+        ONS_TAG = "ons_tag", "ONS tagged it with this mission"
+        SUGGESTED = "suggested", "our reading of the White Paper"
+
+    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="metrics")
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="mission_metrics")
+    headline = models.BooleanField(default=False, help_text="The metric the mission's target is stated in.")
+    link = models.CharField(max_length=12, choices=Link.choices)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["mission__number", "-headline", "indicator__slug"]
+        constraints = [models.UniqueConstraint(fields=["mission", "indicator"], name="metric_unique")]
+
+    def __str__(self) -> str:
+        return f"M{self.mission.number}: {self.indicator.slug}"
+
+
+class Target(models.Model):
+    """What a mission asks for, typed: the missions ask different things."""
+
+    class Kind(models.TextChoices):
+        EVERY_AREA_IMPROVES = "every_area_improves"
+        GAP_NARROWS = "gap_narrows"
+        NATIONAL_THRESHOLD = "national_threshold"
+        GROUP_RELATIVE_CHANGE = "group_relative_change"
+        NATIONAL_CHANGE = "national_change"
+        COVERAGE_SHARE = "coverage_share"
+
+    class Gap(models.TextChoices):
+        MAX_MINUS_MIN = "max_minus_min", "highest area minus lowest"
+        DECILE_MEANS = "decile_means", "mean of the top tenth of areas minus mean of the bottom tenth"
+
+    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="targets")
+    metric = models.ForeignKey(Metric, on_delete=models.SET_NULL, null=True, blank=True, related_name="targets")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    description = models.TextField()
+    value = models.FloatField(null=True, blank=True, help_text="Threshold, change or share asked for.")
+    unit = models.CharField(max_length=40, blank=True)
+    gap = models.CharField(max_length=16, choices=Gap.choices, blank=True)
+    target_year = models.PositiveSmallIntegerField(default=2030)
+    data_status = models.CharField(max_length=10, choices=DataStatus.choices, default=DataStatus.NONE)
+    data_note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["mission__number", "id"]
+
+    def __str__(self) -> str:
+        return f"M{self.mission.number} {self.kind}"

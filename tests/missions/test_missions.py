@@ -1,0 +1,139 @@
+"""Missions, progress and area profiles: the published figures a user checks, the arithmetic on
+hand-checkable cases, and fixed query counts."""
+
+import csv
+import io
+
+import pytest
+
+from missions.selectors import compare, status_open_sdg, trend
+
+pytestmark = pytest.mark.django_db
+
+HIGHER, LOWER = "higher_is_better", "lower_is_better"
+
+
+def test_twelve_missions_under_four_objectives(api):
+    missions = api.get("/api/v1/missions/").json()
+    assert [m["number"] for m in missions] == list(range(1, 13))
+    assert {m["objective"]["number"] for m in missions} == {1, 2, 3, 4}
+    digital = {(t["indicator"], t["value"]) for t in missions[3]["targets"]}
+    assert {("gigabit-broadband", 100.0), ("5g-coverage", 50.0), ("4g-coverage", 100.0)} <= digital
+    assert missions[6]["target_year"] == 2035  # healthy life expectancy +5 years by 2035
+    leadership = missions[11]
+    assert leadership["metrics"][0]["indicator"] == "population-under-devolution-deal-in-england-snapshot-2024-09"
+    assert {t["kind"] for t in leadership["targets"]} == {"coverage_share"}
+    # Targets without data say so rather than vanish.
+    housing = next(t for t in missions[9]["targets"] if t["kind"] == "group_relative_change")
+    assert housing["data_status"] == "none" and "non-decent" in housing["data_note"]
+    assert api.get("/api/v1/missions/13/").status_code == 404
+
+
+def test_mission_12_reports_the_population_covered_by_devolution_deals(api):
+    progress = api.get("/api/v1/missions/12/progress/", {"area_type": "RGN"}).json()
+    latest = progress["metrics"][0]["latest"]
+    england = api.get("/api/v1/observations/", {"indicator": "population-under-devolution-deal-in-england-snapshot-2024-09",
+                                                "area": "E92000001"}).json()["results"][0]["value"]
+    assert latest["national_code"] == "E92000001" and latest["national_value"] == england
+
+
+def test_blackpool_profile_compares_with_region_and_england(api):
+    body = api.get("/api/v1/areas/E06000009/profile/").json()
+    rows = {r["indicator"]: r for r in body["indicators"]}
+    hle = rows["healthy-life-expectancy-male"]
+    assert (hle["period"], hle["value"], hle["lci"], hle["uci"]) == ("2022-2024", 50.9, 47.3, 54.4)
+    assert (hle["region_code"], hle["region_value"], hle["region_comparison"]) == ("E12000002", 58.3, "worse")
+    assert (hle["national_code"], hle["national_value"], hle["national_comparison"]) == ("E92000001", 60.9, "worse")
+    assert hle["missions"] == [7] and hle["rank"] == hle["rank_of"] and hle["decile"] == 10
+    pay = rows["gross-median-weekly-pay"]
+    assert (pay["value"], pay["region_value"], pay["national_value"]) == (539.9, 615.9, 648.4)
+    assert pay["region_comparison"] == pay["national_comparison"] == "worse"
+    assert pay["region_difference"] == pytest.approx(539.9 - 615.9)
+
+
+def test_mission_7_gap_is_highest_minus_lowest_district_over_the_same_districts(api):
+    progress = api.get("/api/v1/missions/7/progress/", {"area_type": "LAD", "vintage": "LAD23"}).json()
+    metric = next(m for m in progress["metrics"] if m["indicator"] == "healthy-life-expectancy-male")
+    gap = next(t for t in metric["targets"] if t["kind"] == "gap_narrows")
+    assert gap["gap_definition"] == "highest area minus lowest"
+    # Recompute from the published values: districts of LAD23 with a value in every period.
+    rows = api.get("/api/v1/observations/", {"indicator": "healthy-life-expectancy-male", "vintage": "LAD23",
+                                             "page_size": 100000}).json()["results"]
+    by_period: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if r["value"] is not None:
+            by_period.setdefault(r["period_iso"], {})[r["area_code"]] = r["value"]
+    common = set.intersection(*(set(v) for v in by_period.values()))
+    assert gap["gap_areas"] == len(common) > 150
+    expected = {p: max(v[a] for a in common) - min(v[a] for a in common) for p, v in by_period.items()}
+    assert {g["period_iso"]: g["gap"] for g in gap["gap_series"]} == pytest.approx(expected)
+    assert [g["period"] for g in gap["gap_series"]][:2] == ["2011-2013", "2012-2014"]
+    assert gap["status"] == ("narrowing" if expected[max(expected)] < expected[min(expected)] else "widening")
+
+
+def test_profiles_for_every_north_west_district_in_one_csv(api):
+    response = api.get("/api/v1/profiles/", {"parent": "E12000002", "type": "LAD", "vintage": "LAD23", "format": "csv"})
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len({r["area_code"] for r in rows}) == 35
+    blackpool = next(r for r in rows if r["area_code"] == "E06000009" and r["indicator"] == "gross-median-weekly-pay")
+    assert blackpool["value"] == "539.9" and blackpool["national_comparison"] == "worse"
+    assert api.get("/api/v1/profiles/", {"type": "LAD"}).json()["parameter"] == "parent"
+
+
+def test_query_counts_are_fixed(api, django_assert_num_queries):
+    for code in ("E06000009", "E08000003"):
+        with django_assert_num_queries(6):
+            api.get(f"/api/v1/areas/{code}/profile/")
+    for number in (7, 1):
+        with django_assert_num_queries(8):
+            api.get(f"/api/v1/missions/{number}/progress/", {"area_type": "LAD", "vintage": "LAD23"})
+
+
+@pytest.mark.parametrize(("value", "lci", "uci", "bench", "polarity", "expected"), [
+    (50.9, 47.3, 54.4, 58.3, HIGHER, "worse"),
+    (50.9, 47.3, 54.4, 40.0, HIGHER, "better"),
+    (50.9, 47.3, 54.4, 50.0, HIGHER, "similar"),
+    (12.0, 10.0, 14.0, 20.0, LOWER, "better"),
+    (12.0, None, None, 20.0, LOWER, "not compared: no confidence interval"),
+    (12.0, 10.0, 14.0, 20.0, "neutral", "not compared: no polarity"),
+    (12.0, 10.0, 14.0, None, HIGHER, "no comparator value"),
+])
+def test_compare(value, lci, uci, bench, polarity, expected):
+    assert compare(value, lci, uci, bench, polarity) == expected
+
+
+def test_trend():
+    assert trend([(1, None, None), (2, None, None)], HIGHER) == "not enough data"
+    assert trend([(1, None, None), (2, None, None), (3, None, None)], HIGHER) == "increasing, getting better"
+    assert trend([(3, None, None), (2, None, None), (1, None, None)], HIGHER) == "decreasing, getting worse"
+    assert trend([(1, None, None), (3, None, None), (2, None, None)], LOWER) == "no significant change"
+    # With intervals: only non-overlapping ends count.
+    assert trend([(10, 9, 11), (12, 11, 13), (10.5, 9.5, 11.5)], LOWER) == "no significant change"
+    assert trend([(10, 9, 11), (12, 11, 13), (14, 13, 15)], LOWER) == "increasing, getting worse"
+
+
+def test_status_open_sdg():
+    # 50 -> 60 in 5 years towards 90 by 10 years after the baseline: needs 6.05%/yr, achieved 3.71%/yr.
+    assert status_open_sdg(baseline=50, latest=60, years=5, target=90, target_years=10,
+                           polarity=HIGHER) == "needs acceleration"
+    assert status_open_sdg(baseline=50, latest=75, years=5, target=90, target_years=10, polarity=HIGHER) == "on track"
+    assert status_open_sdg(baseline=50, latest=52, years=5, target=90, target_years=10,
+                           polarity=HIGHER) == "limited progress"
+    assert status_open_sdg(baseline=50, latest=45, years=5, target=90, target_years=10,
+                           polarity=HIGHER) == "deteriorating"
+    assert status_open_sdg(baseline=50, latest=45, years=0, target=90, target_years=10,
+                           polarity=HIGHER) == "not assessable"
+
+
+def test_admin_mission_page_lists_metrics_and_target_status(client):
+    from django.contrib.auth import get_user_model
+
+    from missions.models import Mission
+
+    client.force_login(get_user_model().objects.create_superuser("curator", "c@example.org", "pw"))
+    page = client.get(f"/admin/missions/mission/{Mission.objects.get(number=7).pk}/change/")
+    assert page.status_code == 200
+    assert b"healthy-life-expectancy-male" in page.content or b"Healthy life expectancy" in page.content
+    for model in ("objective", "mission", "metric", "target"):
+        assert client.get(f"/admin/missions/{model}/").status_code == 200
