@@ -58,6 +58,24 @@ def _observation_node():
     return ObservationNode
 
 
+_PROFILE_ROW = None
+
+
+def _profile_row():
+    """A flat GraphQL type with the profile's columns, built once on first use."""
+    global _PROFILE_ROW
+    if _PROFILE_ROW is None:
+        from missions.selectors import PROFILE_COLUMNS
+
+        numbers = {"value", "lci", "uci", "region_value", "region_difference", "national_value", "national_difference"}
+        ints = {"rank", "rank_of", "decile", "trend_points"}
+        fields = {c: graphene.Float() if c in numbers else graphene.Int() if c in ints else graphene.String()
+                  for c in PROFILE_COLUMNS if c != "missions"}
+        fields["missions"] = graphene.List(graphene.NonNull(graphene.Int))
+        _PROFILE_ROW = type("ProfileRow", (graphene.ObjectType,), fields)
+    return _PROFILE_ROW
+
+
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
@@ -219,6 +237,15 @@ class AreaNode(DjangoObjectType):
         description="Every period of an indicator on one vintage: published, or converted from predecessors "
                     "(as GET /api/v1/areas/{code}/series/).",
     )
+    profile = graphene.List(
+        graphene.NonNull(lambda: _profile_row()), required=True,
+        description="Every indicator for the area at its latest period, ranked and compared with region and nation "
+                    "(as GET /api/v1/areas/{code}/profile/).")
+    missions = GenericScalar(description="The area's scorecard across the 12 missions (as /areas/{code}/missions/).")
+    similar = GenericScalar(
+        indicators=graphene.String(description="Indicator slugs, comma-separated (default: mission headlines)."),
+        n=graphene.Int(description="How many, 1 to 100 (default 10)."),
+        description="Statistically similar areas of the same type (as /areas/{code}/similar/).")
     boundary = GenericScalar(
         vintage=graphene.String(), simplify=graphene.Float(description="Tolerance in degrees, 0 to 1"),
         description="GeoJSON Feature of the boundary (EPSG:4326), or null.",
@@ -302,6 +329,34 @@ class AreaNode(DjangoObjectType):
         except ObservationQueryError as exc:
             raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
         return [SeriesPoint(**{**p, "inputs": [SeriesInput(**i) for i in p.get("inputs") or []]}) for p in points]
+
+    def resolve_profile(self, info):
+        from missions.selectors import area_profile
+
+        row = _profile_row()
+        return [row(**r) for r in area_profile(area=self)]
+
+    def resolve_missions(self, info):
+        from missions.selectors import area_scorecard
+
+        return area_scorecard(area=self)
+
+    def resolve_similar(self, info, indicators=None, n=10):
+        from indicators.models import Indicator
+        from missions.selectors import ProfileError, area_similar
+
+        if not 1 <= n <= 100:
+            raise GraphQLError("n: a whole number from 1 to 100", extensions={"parameter": "n"})
+        slugs = _split(indicators)
+        chosen = (list(Indicator.objects.filter(slug__in=slugs)) if slugs else
+                  list(Indicator.objects.filter(mission_metrics__headline=True).distinct().order_by("slug")))
+        if slugs and len(chosen) != len(set(slugs)):
+            raise GraphQLError("unknown indicator among: " + ", ".join(slugs), extensions={"parameter": "indicators"})
+        try:
+            used, rows = area_similar(area=self, indicators=chosen, n=n)
+        except ProfileError as exc:
+            raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
+        return {"indicators": [i.slug for i in used], "similar": rows}
 
     def resolve_boundary(self, info, vintage=None, simplify=None):
         if simplify is not None and not 0 <= simplify <= 1:

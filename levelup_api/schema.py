@@ -4,9 +4,10 @@ import graphene
 
 from geographies.graphql import GeographyQueries
 from indicators.graphql import IndicatorQueries
+from missions.graphql import MissionQueries
 
 
-class Query(GeographyQueries, IndicatorQueries, graphene.ObjectType):
+class Query(GeographyQueries, IndicatorQueries, MissionQueries, graphene.ObjectType):
     pass
 
 

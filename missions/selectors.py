@@ -287,3 +287,88 @@ def _target_progress(target: Target, indicator: Indicator, by_period, ordered, p
     else:
         result["status"] = "not assessable" if not ordered or len(ordered) < 2 else None
     return result
+
+
+# -- an area's scorecard and its statistical neighbours -----------------------------------------
+def area_scorecard(*, area: Area) -> list[dict]:
+    """Each mission's metrics for one area: baseline (first period on or after the configured date)
+    and latest value, the change and whether it is for the better, and England's latest value."""
+    baseline_from = dt.date.fromisoformat(settings.LEVELUP["MISSION_BASELINE_FROM"])
+    missions = list(Mission.objects.prefetch_related("metrics__indicator").order_by("number"))
+    indicator_ids = {m.indicator_id for mission in missions for m in mission.metrics.all()}
+    nations = dict(Area.objects.filter(code__in=["E92000001", "K02000001"]).values_list("id", "code"))
+    series: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+    for area_id, ind, value, label, start in (
+            Observation.objects.filter(indicator_id__in=indicator_ids, area_id__in=[area.id, *nations],
+                                       is_current=True, value__isnull=False)
+            .values_list("area_id", "indicator_id", "value", "period__label", "period__start")
+            .order_by("period__end", "period__start")):
+        series[area_id, ind].append((value, label, start))
+    # England's latest value, or the UK's where England has none.
+    national = {}
+    for nation_id, code in sorted(nations.items(), key=lambda kv: kv[1] == "E92000001"):
+        for ind in indicator_ids:
+            if series.get((nation_id, ind)):
+                value, label, _ = series[nation_id, ind][-1]
+                national[ind] = {"code": code, "period": label, "value": value}
+    out = []
+    for mission in missions:
+        metrics = []
+        for metric in mission.metrics.all():
+            points = series.get((area.id, metric.indicator_id), [])
+            if not points:
+                continue
+            base = next((p for p in points if p[2] >= baseline_from), points[0])
+            last = points[-1]
+            polarity = metric.indicator.polarity
+            change = last[0] - base[0] if last is not base else None
+            metrics.append({
+                "indicator": metric.indicator.slug, "headline": metric.headline, "polarity": polarity,
+                "baseline_period": base[1], "baseline_value": base[0], "latest_period": last[1],
+                "latest_value": last[0], "change": change, "national": national.get(metric.indicator_id),
+                "direction": (None if change is None or polarity not in (HIGHER, LOWER) else
+                              "better" if _better(last[0], base[0], polarity) else
+                              "no change" if change == 0 else "worse"),
+            })
+        out.append({"mission": mission.number, "short_name": mission.short_name, "metrics": metrics,
+                    "data": "available" if metrics else "none for this area"})
+    return out
+
+
+def area_similar(*, area: Area, indicators: list[Indicator], n: int = 10) -> tuple[list[Indicator], list[dict]]:
+    """The `n` areas of the same type nearest to `area` on the indicators' latest values for it,
+    each indicator standardised (z-scores across the areas with values for all of them), by
+    Euclidean distance. Areas missing any of the indicators are left out."""
+    latest = {}
+    for ind, per in (Observation.objects.filter(area=area, indicator__in=indicators, is_current=True,
+                                                value__isnull=False)
+                     .order_by("indicator_id", "-period__end").distinct("indicator_id")
+                     .values_list("indicator_id", "period_id")):
+        latest[ind] = per
+    used = [i for i in indicators if i.id in latest]
+    if not used:
+        raise ProfileError("indicators", f"{area.code} has no values for these indicators")
+    values: dict[int, dict[int, float]] = defaultdict(dict)
+    rows = Observation.objects.filter(indicator_id__in=latest, period_id__in=set(latest.values()), is_current=True,
+                                      value__isnull=False, area__area_type_id=area.area_type_id)
+    for area_id, ind, per, value in rows.values_list("area_id", "indicator_id", "period_id", "value"):
+        if latest[ind] == per:
+            values[area_id][ind] = value
+    complete = {a: v for a, v in values.items() if len(v) == len(used)}
+    stats = {}
+    for ind in latest:
+        column = [v[ind] for v in complete.values()]
+        mean = sum(column) / len(column)
+        sd = (sum((x - mean) ** 2 for x in column) / len(column)) ** 0.5
+        stats[ind] = (mean, sd or 1.0)
+    me = complete.get(area.id)
+    if me is None:
+        raise ProfileError("indicators", f"{area.code} lacks a value for some of these indicators")
+    distances = sorted(
+        (sum(((v[i] - me[i]) / stats[i][1]) ** 2 for i in latest) ** 0.5, a) for a, v in complete.items() if a != area.id)
+    nearest = distances[:n]
+    names = {i: (c, nm) for i, c, nm in Area.objects.filter(id__in=[a for _, a in nearest]).values_list("id", "code",
+                                                                                                       "name")}
+    slugs = {i.id: i.slug for i in used}
+    return used, [{"area_code": names[a][0], "area_name": names[a][1], "distance": round(d, 6),
+                   "values": {slugs[i]: complete[a][i] for i in latest}} for d, a in nearest]

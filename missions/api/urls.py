@@ -7,5 +7,7 @@ urlpatterns = [
     path("missions/<int:number>/", views.MissionDetailView.as_view(), name="mission-detail"),
     path("missions/<int:number>/progress/", views.MissionProgressView.as_view(), name="mission-progress"),
     path("areas/<str:code>/profile/", views.AreaProfileView.as_view(), name="area-profile"),
+    path("areas/<str:code>/missions/", views.AreaMissionsView.as_view(), name="area-missions"),
+    path("areas/<str:code>/similar/", views.AreaSimilarView.as_view(), name="area-similar"),
     path("profiles/", views.ProfileListView.as_view(), name="profile-list"),
 ]

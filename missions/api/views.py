@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geographies.models import Area, AreaType, Vintage
+from indicators.models import Indicator
 from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
 from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
 
@@ -181,3 +182,51 @@ class ProfileListView(JSONErrorsMixin, APIView):
         if request.accepted_renderer.format == "csv":
             return _csv(rows, selectors.PROFILE_COLUMNS, f"profiles-{parent.code}-{vintage.code}.csv")
         return Response({"parent": parent.code, "vintage": vintage.code, "areas": len(areas), "rows": rows})
+
+
+@extend_schema(
+    tags=["missions"], summary="An area's mission scorecard",
+    description="For each of the 12 missions, the area's values on its metrics: baseline (first period starting on "
+                "or after 2019-01-01) and latest, the change and whether it is for the better by polarity. Missions "
+                "with no data for the area say so.",
+    parameters=[CODE], responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="Unknown code.")},
+)
+class AreaMissionsView(JSONErrorsMixin, APIView):
+    def get(self, request, code: str):
+        area = _area(code)
+        return Response({"area": {"code": area.code, "name": area.name},
+                         "missions": selectors.area_scorecard(area=area)})
+
+
+@extend_schema(
+    tags=["profiles"], summary="Statistically similar areas",
+    description="The `n` areas of the same type nearest to this one on the given indicators' latest values "
+                "(each standardised to z-scores across the areas that have all of them; Euclidean distance). "
+                "Default indicators: the missions' headline metrics the area has values for.",
+    parameters=[CODE,
+                OpenApiParameter("indicators", OpenApiTypes.STR, description="Indicator slugs, comma-separated."),
+                OpenApiParameter("n", OpenApiTypes.INT, description="How many neighbours, 1 to 100 (default 10).")],
+    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A parameter is invalid."),
+               404: OpenApiResponse(description="Unknown code.")},
+)
+class AreaSimilarView(JSONErrorsMixin, APIView):
+    def get(self, request, code: str):
+        area = _area(code)
+        raw_n = request.query_params.get("n", "10")
+        if not raw_n.isdigit() or not 1 <= int(raw_n) <= 100:
+            raise BadParameter("n", "a whole number from 1 to 100")
+        slugs = [s.strip() for s in (request.query_params.get("indicators") or "").split(",") if s.strip()]
+        if slugs:
+            found = {i.slug: i for i in Indicator.objects.filter(slug__in=slugs)}
+            missing = [s for s in slugs if s not in found]
+            if missing:
+                raise BadParameter("indicators", f"unknown indicator(s) {', '.join(missing)}")
+            chosen = [found[s] for s in slugs]
+        else:
+            chosen = list(Indicator.objects.filter(mission_metrics__headline=True).distinct().order_by("slug"))
+        try:
+            used, rows = selectors.area_similar(area=area, indicators=chosen, n=int(raw_n))
+        except selectors.ProfileError as exc:
+            raise BadParameter(exc.parameter, exc.message) from None
+        return Response({"area": {"code": area.code, "name": area.name}, "indicators": [i.slug for i in used],
+                         "method": "Euclidean distance on z-scores of each indicator's latest values", "similar": rows})

@@ -137,3 +137,46 @@ def test_admin_mission_page_lists_metrics_and_target_status(client):
     assert b"healthy-life-expectancy-male" in page.content or b"Healthy life expectancy" in page.content
     for model in ("objective", "mission", "metric", "target"):
         assert client.get(f"/admin/missions/{model}/").status_code == 200
+
+
+def test_area_scorecard_across_missions(api):
+    body = api.get("/api/v1/areas/E06000009/missions/").json()
+    assert [m["mission"] for m in body["missions"]] == list(range(1, 13))
+    pay = next(x for x in body["missions"][0]["metrics"] if x["indicator"] == "gross-median-weekly-pay")
+    assert pay["latest_value"] == 539.9 and pay["latest_period"] == "2025-04-30"
+    assert pay["national"] == {"code": "E92000001", "period": "2025-04-30", "value": 648.4}
+    assert pay["change"] == pytest.approx(pay["latest_value"] - pay["baseline_value"])
+    assert pay["direction"] == ("better" if pay["change"] > 0 else "worse")
+    assert body["missions"][1]["data"] == "none for this area"  # R&D is published for regions only
+
+
+def test_similar_areas_are_nearest_on_standardised_values(api):
+    slugs = "iod2025-imd-score,iod2025-income-score"
+    body = api.get("/api/v1/areas/E01005061/similar/", {"indicators": slugs, "n": 3}).json()
+    assert body["indicators"] == slugs.split(",") and len(body["similar"]) == 3
+    distances = [s["distance"] for s in body["similar"]]
+    assert distances == sorted(distances) and "E01005061" not in {s["area_code"] for s in body["similar"]}
+    mine = api.get("/api/v1/observations/", {"indicator": slugs, "area": "E01005061"}).json()["results"]
+    me = {r["indicator"]: r["value"] for r in mine}
+    nearest = body["similar"][0]["values"]
+    assert abs(nearest["iod2025-imd-score"] - me["iod2025-imd-score"]) < 1
+    assert api.get("/api/v1/areas/E01005061/similar/", {"n": "0"}).json()["parameter"] == "n"
+    assert api.get("/api/v1/areas/E01005061/similar/", {"indicators": "nope"}).json()["parameter"] == "indicators"
+
+
+def test_graphql_missions_profile_scorecard_and_similar(client, api):
+    from tests.graphql.test_geographies import gql
+
+    body = gql(client, """{ missions { number objective { number } targets { kind indicator value } }
+        mission(number: 7) { shortName progress(areaType: "LAD", vintage: "LAD23") } }""")
+    assert len(body["data"]["missions"]) == 12
+    rest = api.get("/api/v1/missions/7/progress/", {"area_type": "LAD", "vintage": "LAD23"}).json()
+    assert body["data"]["mission"]["progress"] == rest
+    body = gql(client, """{ area(code: "E06000009") { profile { indicator value regionComparison nationalValue missions }
+        missions similar(indicators: "gross-median-weekly-pay,gva-per-hour-worked", n: 2) } }""")
+    area = body["data"]["area"]
+    pay = next(r for r in area["profile"] if r["indicator"] == "gross-median-weekly-pay")
+    assert pay == {"indicator": "gross-median-weekly-pay", "value": 539.9, "regionComparison": "worse",
+                   "nationalValue": 648.4, "missions": [1]}
+    assert [m["mission"] for m in area["missions"]] == list(range(1, 13))
+    assert len(area["similar"]["similar"]) == 2
