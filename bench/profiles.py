@@ -27,18 +27,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import free_port, gunicorn_serving  # noqa: E402
 from point_lookup import command_line  # noqa: E402
 
-# Every current value of the area and of its region and nation: what the profile reads.
-LIMIT_SQL = """
-    WITH bench AS (
-        SELECT DISTINCT x.ancestor_id FROM geographies_areaancestor x JOIN geographies_vintage v ON v.id = x.ancestor_vintage_id
-        JOIN geographies_areatype t ON t.id = v.area_type_id
-        WHERE x.descendant_id = (SELECT id FROM geographies_area WHERE code = %(code)s) AND t.code IN ('RGN', 'CTRY', 'UK')
-    )
+# What the profile reads, written by hand: the area and its region and nation, then every current
+# value of those areas (the (area, indicator, period) index where is_current).
+AREAS_SQL = """
+    SELECT a.id FROM geographies_area a WHERE a.code = %(code)s
+    UNION
+    SELECT x.ancestor_id FROM geographies_areaancestor x JOIN geographies_vintage v ON v.id = x.ancestor_vintage_id
+    JOIN geographies_areatype t ON t.id = v.area_type_id JOIN geographies_area a ON a.id = x.descendant_id
+    WHERE a.code = %(code)s AND t.code IN ('RGN', 'CTRY', 'UK')
+"""
+VALUES_SQL = """
     SELECT o.area_id, i.slug, p.iso, p.label, o.value, o.lci, o.uci, o.status, o.rank, o.rank_of
     FROM indicators_observation o JOIN indicators_indicator i ON i.id = o.indicator_id
     JOIN indicators_period p ON p.id = o.period_id
-    WHERE o.is_current AND (o.area_id = (SELECT id FROM geographies_area WHERE code = %(code)s)
-                            OR o.area_id IN (SELECT ancestor_id FROM bench))
+    WHERE o.is_current AND o.area_id = ANY(%(ids)s)
     ORDER BY o.area_id, i.slug, p."end"
 """
 
@@ -53,7 +55,8 @@ def get(conn: http.client.HTTPConnection, path: str) -> bytes:
 
 
 def limit(db: psycopg.Connection, code: str) -> int:
-    rows = db.execute(LIMIT_SQL, {"code": code}, prepare=True).fetchall()
+    ids = [r[0] for r in db.execute(AREAS_SQL, {"code": code}, prepare=True).fetchall()]
+    rows = db.execute(VALUES_SQL, {"ids": ids}, prepare=True).fetchall()
     orjson.dumps([dict(zip(("area", "indicator", "iso", "label", "value", "lci", "uci", "status", "rank", "rank_of"),
                            r, strict=True)) for r in rows])
     return len(rows)
