@@ -180,3 +180,15 @@ def test_graphql_missions_profile_scorecard_and_similar(client, api):
                    "nationalValue": 648.4, "missions": [1]}
     assert [m["mission"] for m in area["missions"]] == list(range(1, 13))
     assert len(area["similar"]["similar"]) == 2
+
+
+def test_profile_rank_and_decile_agree_with_the_published_values(api):
+    # Blackpool's pay rank among districts: 1 + the districts paid more (ties share a rank).
+    rows = api.get("/api/v1/observations/", {"indicator": "gross-median-weekly-pay", "period": "2025-04-30",
+                                             "area_type": "LAD", "page_size": 1000}).json()["results"]
+    values = [r["value"] for r in rows if r["value"] is not None]
+    pay = next(r for r in api.get("/api/v1/areas/E06000009/profile/").json()["indicators"]
+               if r["indicator"] == "gross-median-weekly-pay")
+    assert pay["rank"] == 1 + sum(v > 539.9 for v in values) == 353
+    assert pay["rank_of"] == len(values) == 359
+    assert pay["decile"] == 10  # ceil(10 x 353 / 359)
