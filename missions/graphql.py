@@ -22,6 +22,8 @@ class MetricType(graphene.ObjectType):
     title = graphene.String(required=True)
     headline = graphene.Boolean(required=True)
     link = graphene.String(required=True, description="ons_tag or suggested")
+    unit = graphene.String()
+    national_latest = GenericScalar(description="England's latest value (the UK's where England has none).")
 
 
 class TargetType(graphene.ObjectType):
@@ -52,8 +54,8 @@ class MissionType(graphene.ObjectType):
         description="The same document as GET /api/v1/missions/{number}/progress/.")
 
     @classmethod
-    def from_mission(cls, mission) -> MissionType:
-        body = mission_body(mission)
+    def from_mission(cls, mission, national: dict | None = None) -> MissionType:
+        body = mission_body(mission, national)
         return cls(**{**body, "objective": ObjectiveType(**body["objective"]),
                       "metrics": [MetricType(**m) for m in body["metrics"]],
                       "targets": [TargetType(**t) for t in body["targets"]]}, _mission=mission)
@@ -83,8 +85,12 @@ class MissionQueries(graphene.ObjectType):
     mission = graphene.Field(MissionType, number=graphene.Int(required=True))
 
     def resolve_missions(self, info):
-        return [MissionType.from_mission(m) for m in mission_queryset().order_by("number")]
+        missions = list(mission_queryset().order_by("number"))
+        national = selectors.national_latest({x.indicator_id for m in missions for x in m.metrics.all()})
+        return [MissionType.from_mission(m, national) for m in missions]
 
     def resolve_mission(self, info, number):
         found = mission_queryset().filter(number=number).first()
-        return MissionType.from_mission(found) if found else None
+        if found is None:
+            return None
+        return MissionType.from_mission(found, selectors.national_latest([x.indicator_id for x in found.metrics.all()]))

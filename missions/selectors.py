@@ -219,7 +219,7 @@ def mission_progress(*, mission: Mission, vintage: Vintage) -> dict:
         ordered = sorted(by_period, key=lambda p: (periods[p][3], periods[p][2]))
         entry = {"indicator": indicator.slug, "title": indicator.title, "headline": metric.headline,
                  "link": metric.link, "polarity": indicator.polarity, "areas": None, "baseline": None,
-                 "latest": None, "targets": []}
+                 "latest": None, "national_change": None, "national_direction": None, "targets": []}
         if ordered:
             base = next((p for p in ordered if periods[p][2] >= baseline_from), ordered[0])
             last = ordered[-1]
@@ -231,6 +231,11 @@ def mission_progress(*, mission: Mission, vintage: Vintage) -> dict:
                                                   if common and indicator.polarity in (HIGHER, LOWER) else None)}
             entry["baseline"] = _point(periods[base], national.get((indicator.id, base)))
             entry["latest"] = _point(periods[last], national.get((indicator.id, last)))
+            b, n = entry["baseline"]["national_value"], entry["latest"]["national_value"]
+            if None not in (b, n) and base != last:
+                entry["national_change"] = n - b
+                entry["national_direction"] = ("better" if _better(n, b, indicator.polarity) else
+                                               "worse" if _better(b, n, indicator.polarity) else "no change")
         for target in targets.get(metric.id, []):
             entry["targets"].append(_target_progress(target, indicator, by_period, ordered, periods, national))
         out.append(entry)
@@ -296,26 +301,18 @@ def area_scorecard(*, area: Area) -> list[dict]:
     baseline_from = dt.date.fromisoformat(settings.LEVELUP["MISSION_BASELINE_FROM"])
     missions = list(Mission.objects.prefetch_related("metrics__indicator").order_by("number"))
     indicator_ids = {m.indicator_id for mission in missions for m in mission.metrics.all()}
-    nations = dict(Area.objects.filter(code__in=["E92000001", "K02000001"]).values_list("id", "code"))
-    series: dict[tuple[int, int], list[tuple]] = defaultdict(list)
-    for area_id, ind, value, label, start in (
-            Observation.objects.filter(indicator_id__in=indicator_ids, area_id__in=[area.id, *nations],
-                                       is_current=True, value__isnull=False)
-            .values_list("area_id", "indicator_id", "value", "period__label", "period__start")
+    series: dict[int, list[tuple]] = defaultdict(list)
+    for ind, value, label, start in (
+            Observation.objects.filter(indicator_id__in=indicator_ids, area=area, is_current=True, value__isnull=False)
+            .values_list("indicator_id", "value", "period__label", "period__start")
             .order_by("period__end", "period__start")):
-        series[area_id, ind].append((value, label, start))
-    # England's latest value, or the UK's where England has none.
-    national = {}
-    for nation_id, code in sorted(nations.items(), key=lambda kv: kv[1] == "E92000001"):
-        for ind in indicator_ids:
-            if series.get((nation_id, ind)):
-                value, label, _ = series[nation_id, ind][-1]
-                national[ind] = {"code": code, "period": label, "value": value}
+        series[ind].append((value, label, start))
+    national = national_latest(indicator_ids)
     out = []
     for mission in missions:
         metrics = []
         for metric in mission.metrics.all():
-            points = series.get((area.id, metric.indicator_id), [])
+            points = series.get(metric.indicator_id, [])
             if not points:
                 continue
             base = next((p for p in points if p[2] >= baseline_from), points[0])
@@ -332,6 +329,18 @@ def area_scorecard(*, area: Area) -> list[dict]:
             })
         out.append({"mission": mission.number, "short_name": mission.short_name, "metrics": metrics,
                     "data": "available" if metrics else "none for this area"})
+    return out
+
+
+def national_latest(indicator_ids) -> dict[int, dict]:
+    """Each indicator's latest value for England, or for the UK where England has none."""
+    out: dict[int, dict] = {}
+    rows = (Observation.objects.filter(indicator_id__in=indicator_ids, area__code__in=["E92000001", "K02000001"],
+                                       is_current=True, value__isnull=False)
+            .order_by("indicator_id", "-area__code", "period__end", "period__start")
+            .values_list("indicator_id", "area__code", "period__label", "value"))
+    for ind, code, label, value in rows:  # per indicator: the UK's rows, then England's, oldest first
+        out[ind] = {"code": code, "period": label, "value": value}
     return out
 
 

@@ -24,14 +24,18 @@ def mission_queryset():
         Prefetch("targets", queryset=Target.objects.select_related("metric__indicator").order_by("id")))
 
 
-def mission_body(m: Mission) -> dict:
+def mission_body(m: Mission, national: dict[int, dict] | None = None) -> dict:
+    """A mission as the API shows it; `national` (from selectors.national_latest) adds England's
+    latest value to each metric."""
     statuses = {t.data_status for t in m.targets.all()}
+    national = national or {}
     return {
         "number": m.number, "short_name": m.short_name, "statement": m.statement, "source_url": m.source_url,
         "objective": {"number": m.objective.number, "name": m.objective.name}, "capitals": m.capitals,
         "target_year": m.target_year,
         "data_status": ("available" if statuses == {"available"} else "none" if statuses <= {"none"} else "partial"),
-        "metrics": [{"indicator": x.indicator.slug, "title": x.indicator.title, "headline": x.headline, "link": x.link}
+        "metrics": [{"indicator": x.indicator.slug, "title": x.indicator.title, "headline": x.headline, "link": x.link,
+                     "unit": x.indicator.unit, "national_latest": national.get(x.indicator_id)}
                     for x in m.metrics.all()],
         "targets": [{"kind": t.kind, "description": t.description, "value": t.value, "unit": t.unit,
                      "gap": t.gap or None, "target_year": t.target_year,
@@ -88,7 +92,9 @@ CODE = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, descrip
                responses={200: OpenApiTypes.OBJECT})
 class MissionListView(APIView):
     def get(self, request):
-        return Response([mission_body(m) for m in mission_queryset().order_by("number")])
+        missions = list(mission_queryset().order_by("number"))
+        national = selectors.national_latest({x.indicator_id for m in missions for x in m.metrics.all()})
+        return Response([mission_body(m, national) for m in missions])
 
 
 @extend_schema(tags=["missions"], summary="One mission", parameters=[NUMBER],
@@ -96,7 +102,9 @@ class MissionListView(APIView):
                responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="No such mission.")})
 class MissionDetailView(JSONErrorsMixin, APIView):
     def get(self, request, number: int):
-        return Response(mission_body(_mission(number)))
+        mission = _mission(number)
+        national = selectors.national_latest([x.indicator_id for x in mission.metrics.all()])
+        return Response(mission_body(mission, national))
 
 
 @extend_schema(

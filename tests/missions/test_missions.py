@@ -23,6 +23,8 @@ def test_twelve_missions_under_four_objectives(api):
     leadership = missions[11]
     assert leadership["metrics"][0]["indicator"] == "population-under-devolution-deal-in-england-snapshot-2024-09"
     assert {t["kind"] for t in leadership["targets"]} == {"coverage_share"}
+    covered = leadership["metrics"][0]["national_latest"]
+    assert covered["code"] == "E92000001" and 40 < covered["value"] < 42  # % of England's population
     # Targets without data say so rather than vanish.
     housing = next(t for t in missions[9]["targets"] if t["kind"] == "group_relative_change")
     assert housing["data_status"] == "none" and "non-decent" in housing["data_note"]
@@ -54,6 +56,9 @@ def test_blackpool_profile_compares_with_region_and_england(api):
 def test_mission_7_gap_is_highest_minus_lowest_district_over_the_same_districts(api):
     progress = api.get("/api/v1/missions/7/progress/", {"area_type": "LAD", "vintage": "LAD23"}).json()
     metric = next(m for m in progress["metrics"] if m["indicator"] == "healthy-life-expectancy-male")
+    base, last = metric["baseline"]["national_value"], metric["latest"]["national_value"]
+    assert metric["national_change"] == pytest.approx(last - base)
+    assert metric["national_direction"] == ("better" if last > base else "worse" if last < base else "no change")
     gap = next(t for t in metric["targets"] if t["kind"] == "gap_narrows")
     assert gap["gap_definition"] == "highest area minus lowest"
     # Recompute from the published values: districts of LAD23 with a value in every period.
