@@ -36,6 +36,7 @@ db: install
 
 migrate: db
 	$(BIN)/python manage.py migrate --noinput -v1
+	$(BIN)/python manage.py createcachetable
 
 load: migrate
 	$(BIN)/python manage.py load_geographies

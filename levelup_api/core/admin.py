@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import IngestRun
+from .models import ApiKey, IngestRun
 
 
 class ReadOnlyAdminMixin:
@@ -24,3 +24,24 @@ class IngestRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("dataset", "state")
     search_fields = ("source", "path", "checksum")
     date_hierarchy = "started_at"
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made here or with `manage.py create_api_key`; the key itself is shown once."""
+
+    list_display = ("name", "prefix", "tier", "active", "created_at")
+    list_filter = ("tier", "active")
+    readonly_fields = ("prefix", "created_at")
+    fields = ("name", "tier", "active", "prefix", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        from django.contrib import messages
+
+        from .quotas import api_key_make
+
+        key, secret = api_key_make(name=obj.name, tier=obj.tier)
+        obj.pk, obj.prefix, obj.key_hash, obj.created_at = key.pk, key.prefix, key.key_hash, key.created_at
+        messages.warning(request, f"The key, shown this once: {secret}")

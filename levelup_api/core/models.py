@@ -29,3 +29,22 @@ class IngestRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset}:{self.source} {self.state} @ {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ApiKey(models.Model):
+    """A key for higher read quotas. Only a hash is stored: the key is shown once, when made
+    (`manage.py create_api_key NAME [--tier partner]` or the admin)."""
+
+    class Tier(models.TextChoices):
+        STANDARD = "standard"
+        PARTNER = "partner"
+
+    name = models.CharField(max_length=120, help_text="Who holds it.")
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.STANDARD)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…, {self.tier})"

@@ -41,9 +41,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Large JSON and CSV bodies compress ~5-10x; public data, so no secret to leak (BREACH).
+    "django.middleware.gzip.GZipMiddleware",
     # Serves admin and API-docs assets under gunicorn without a separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "levelup_api.core.middleware.RejectNulBytesMiddleware",
+    # Before sessions, auth and quotas: a 304 costs one cached query and counts against nothing.
+    "levelup_api.core.caching.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -51,7 +55,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "levelup_api.core.quotas.QuotaHeadersMiddleware",
 ]
+
+# Quota counters are shared by every worker process, so they live in the database
+# (`python manage.py createcachetable` makes the table; `make run` does).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "levelup_cache"}}
 
 ROOT_URLCONF = "levelup_api.urls"
 WSGI_APPLICATION = "levelup_api.wsgi.application"
@@ -114,6 +123,20 @@ LEVELUP = {
     "DEFAULT_PAGE_SIZE": int(os.environ.get("LEVELUP_DEFAULT_PAGE_SIZE", "1000")),
     # Tolerance passed to ST_Subdivide: vertices per piece of the point-lookup index.
     "SUBDIVIDE_MAX_VERTICES": 64,
+    # Read quotas (DRF rate strings): anonymous clients per IP, key holders per key tier.
+    "QUOTAS_ENABLED": os.environ.get("LEVELUP_QUOTAS", "on") != "off",
+    # HTTP caching: ETags from the data version, re-read at most every DATA_VERSION_SECONDS.
+    "HTTP_CACHING": True,
+    "DATA_VERSION_SECONDS": 2.0,
+    "CACHE_MAX_AGE": 300,
+    # GraphQL: estimated cost limit (field values), list sizes assumed for unpaged list fields,
+    # the page assumed when first/last is a variable, and a statement timeout per request.
+    "GRAPHQL_MAX_COST": 500_000,
+    "GRAPHQL_LIST_SIZES": {"children": 1000, "observations": 50, "profile": 250, "series": 50, "members": 5000,
+                           "rows": 400, "missions": 12, "metrics": 10, "targets": 5, "edges": 1},
+    "GRAPHQL_DEFAULT_PAGE": 100,
+    "GRAPHQL_STATEMENT_TIMEOUT_MS": int(os.environ.get("LEVELUP_GRAPHQL_TIMEOUT_MS", "10000")),
+    "QUOTAS": {"anon": os.environ.get("LEVELUP_ANON_RATE", "60/min"), "standard": "600/min", "partner": "6000/min"},
     # Custom areas: at most this many small areas, and a drawn polygon at most this large.
     "CUSTOM_AREA_MAX_MEMBERS": 5000,
     # Mission progress: the baseline is the first period starting on or after this date (the
@@ -137,10 +160,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "levelup_api.core.pagination.PageNumberPagination",
     "EXCEPTION_HANDLER": "levelup_api.core.errors.exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "levelup_api.core.quotas.ApiKeyAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": ["levelup_api.core.quotas.QuotaThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -150,7 +175,17 @@ SPECTACULAR_SETTINGS = {
         "Granular, harmonised statistics for the UK Levelling Up missions. Geographies are keyed by "
         "GSS code and carry their boundary versions (vintages), hierarchies and code history, so a "
         "code that has ended still resolves and names its successors. All data is Open Government "
-        "Licence v3.0 unless an indicator says otherwise."
+        "Licence v3.0 unless an indicator says otherwise.\n\n"
+        "**Limits.** Anonymous clients may make 60 requests a minute per IP address; an API key "
+        "(`X-API-Key` header; ask the service's staff) raises that to 600, or 6,000 for partners. Every "
+        "response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; over the "
+        "limit the answer is 429 with `Retry-After`. Nothing is truncated silently: lists page with a "
+        "`next` cursor, and CSV is complete.\n\n"
+        "**Caching.** Every GET carries an `ETag` and `Last-Modified` that change only when data is loaded "
+        "or edited; send `If-None-Match` or `If-Modified-Since` for a 304 (empty body), which does not count "
+        "against the quota. Large bodies are gzipped when asked (`Accept-Encoding: gzip`).\n\n"
+        "**GraphQL** refuses queries nested more than 10 levels, connection pages over 1,000 items and "
+        "queries whose estimated size exceeds 500,000 field values, and stops any SQL statement after 10 s."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

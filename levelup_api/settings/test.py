@@ -6,3 +6,8 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 STATIC_ROOT = None  # nothing is collected in tests
+
+# Quotas are tested on their own (tests/api/test_quotas.py turns them on); counters in memory.
+LEVELUP["QUOTAS_ENABLED"] = False  # noqa: F405
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+LEVELUP["HTTP_CACHING"] = False  # noqa: F405  (tests/api/test_http.py turns it on)

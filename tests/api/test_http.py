@@ -1,0 +1,86 @@
+"""Quotas, HTTP caching, GraphQL limits and health checks, each switched on as in production."""
+
+import json
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import override_settings
+
+from levelup_api.core import caching
+from levelup_api.core.quotas import api_key_make
+
+pytestmark = pytest.mark.django_db
+
+AREA = "/api/v1/areas/E06000009/"
+
+
+def levelup(**changes):
+    return override_settings(LEVELUP={**settings.LEVELUP, **changes})
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters():
+    cache.clear()
+    caching._cache.update(at=0.0, version=0.0)
+    yield
+    cache.clear()
+
+
+@levelup(QUOTAS_ENABLED=True, QUOTAS={**settings.LEVELUP["QUOTAS"], "anon": "5/min"})
+def test_anonymous_quota_then_429_with_retry_after_and_a_key_lifts_it(client):
+    for n in range(5):
+        response = client.get(AREA)
+        assert response.status_code == 200
+        assert (response["X-RateLimit-Limit"], response["X-RateLimit-Remaining"]) == ("5", str(4 - n))
+        assert 0 < int(response["X-RateLimit-Reset"]) <= 60
+    refused = client.get(AREA)
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    assert refused.json()["status"] == 429 and refused["X-RateLimit-Remaining"] == "0"
+    _, key = api_key_make(name="partner")
+    with_key = client.get(AREA, HTTP_X_API_KEY=key)
+    assert with_key.status_code == 200 and with_key["X-RateLimit-Limit"] == "600"
+    assert client.get(AREA, HTTP_X_API_KEY=key + "x").status_code == 401
+
+
+@levelup(HTTP_CACHING=True)
+def test_etag_and_last_modified_answer_conditional_requests_with_304(client):
+    first = client.get(AREA)
+    etag, modified = first["ETag"], first["Last-Modified"]
+    assert etag.startswith('W/"') and "public" in first["Cache-Control"]
+    again = client.get(AREA, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+    assert client.get(AREA, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
+    assert client.get(AREA, HTTP_IF_NONE_MATCH='W/"stale"').status_code == 200
+    assert client.get("/api/v1/areas/E08000003/", HTTP_IF_NONE_MATCH=etag).status_code == 200  # another resource
+
+
+@levelup(HTTP_CACHING=True, QUOTAS_ENABLED=True, QUOTAS={**settings.LEVELUP["QUOTAS"], "anon": "2/min"})
+def test_a_304_does_not_count_against_the_quota(client):
+    etag = client.get(AREA)["ETag"]
+    for _ in range(5):
+        assert client.get(AREA, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert client.get("/api/v1/areas/E08000003/").status_code == 200
+    assert client.get("/api/v1/areas/E08000001/").status_code == 429
+
+
+def gql(client, query: str):
+    return client.post("/graphql", json.dumps({"query": query}), content_type="application/json")
+
+
+def test_graphql_refuses_deep_and_costly_queries_with_clear_errors(client):
+    deep = '{ area(code: "E06000009") { ' + "children { " * 20 + "code" + " }" * 20 + " } }"
+    response = gql(client, deep)
+    assert response.status_code == 400 and "exceeds maximum operation depth" in response.json()["errors"][0]["message"]
+    costly = gql(client, """{ areas(first: 1000) { edges { node { code children { code
+        observations(indicator: "iod2025-imd-score") { value } } } } } }""")
+    assert costly.status_code == 400 and "query too costly" in costly.json()["errors"][0]["message"]
+    huge = gql(client, "{ areas(first: 10000) { edges { node { code } } } }")
+    assert huge.status_code in (200, 400)
+    assert "exceeds the `first` limit of 1000" in huge.json()["errors"][0]["message"]
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["postgis"].startswith("3.")
