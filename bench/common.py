@@ -38,8 +38,9 @@ def gunicorn_serving(port: int, *, ready: Callable[[int], object], args: Sequenc
         raise SystemExit(f"port {port} is already in use; pick another with --port (0 = any free port)")
     command = [str(Path(sys.executable).parent / "gunicorn"), "levelup_api.wsgi", "-b", f"127.0.0.1:{port}", *args]
     with tempfile.TemporaryFile() as log:
+        # Benchmarks measure the API, not its quotas: the server they start has none.
         server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                  env={**os.environ, **(env or {})})
+                                  env={**os.environ, "LEVELUP_QUOTAS": "off", **(env or {})})
         try:
             deadline = time.monotonic() + START_TIMEOUT_S
             while True:
