@@ -166,6 +166,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": ["levelup_api.core.quotas.QuotaThrottle"],
+    # Clients are told apart by the address that connects: X-Forwarded-For is trusted only for as
+    # many proxies as LEVELUP_NUM_PROXIES says sit in front (none by default), so it cannot be forged.
+    "NUM_PROXIES": int(os.environ.get("LEVELUP_NUM_PROXIES", "0")),
     "UNAUTHENTICATED_USER": None,
 }
 

@@ -36,6 +36,7 @@ def test_anonymous_quota_then_429_with_retry_after_and_a_key_lifts_it(client):
         assert 0 < int(response["X-RateLimit-Reset"]) <= 60
     refused = client.get(AREA)
     assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    assert client.get(AREA, HTTP_X_FORWARDED_FOR="10.9.9.9").status_code == 429  # not a way round it
     assert refused.json()["status"] == 429 and refused["X-RateLimit-Remaining"] == "0"
     _, key = api_key_make(name="partner")
     with_key = client.get(AREA, HTTP_X_API_KEY=key)
