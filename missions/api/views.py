@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.http import StreamingHttpResponse
+from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -89,7 +90,7 @@ CODE = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, descrip
 @extend_schema(tags=["missions"], summary="The 12 missions",
                description="The White Paper's missions under its four objectives, each with its metrics (indicators, "
                            "and whether ONS tagged them or we suggest them), typed targets and data status.",
-               responses={200: OpenApiTypes.OBJECT})
+               responses={200: build_array_type(build_basic_type(OpenApiTypes.OBJECT))})
 class MissionListView(APIView):
     def get(self, request):
         missions = list(mission_queryset().order_by("number"))
