@@ -98,6 +98,11 @@ def read_csv(path: Path, *, encoding: str, label: str, header_line: int = 1,
                 if line < header_line:
                     continue
                 header = [h.strip() for h in record]
+                for position, name in enumerate(header, start=1):
+                    if not name:
+                        raise IngestError(label, "empty column name in the header", line, position)
+                    if header.index(name) != position - 1:
+                        raise IngestError(label, f"column name {name!r} appears twice in the header", line, position)
                 missing = [c for c in required if c not in header]
                 if missing:
                     raise IngestError(label, f"missing column(s) {', '.join(missing)}; found {', '.join(header)}",

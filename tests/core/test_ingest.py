@@ -64,3 +64,50 @@ def test_missing_required_column(tmp_path):
     with pytest.raises(IngestError) as exc:
         staged(path, encoding="utf-8", required=["code", "value"])
     assert exc.value.line == 1 and exc.value.column == "value"
+
+
+# Property tests: whatever bytes a file holds, staging either stages it or raises IngestError
+# naming the file, never another error, and nothing with a NUL reaches PostgreSQL.
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from indicators.ingest.periods import PeriodError, period_parse  # noqa: E402
+
+CSVISH = st.lists(st.sampled_from([b"code,value\n", b"E1,1\n", b'"a,b",2\n', b"\n", b"\r\n", b"\x00", b"\xff\xfe",
+                                   b'"unterminated\n', b"x,y,z\n", b"\xa3", b",\n", b"\xef\xbb\xbf"]), max_size=8)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=CSVISH, noise=st.binary(max_size=40), encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
+def test_any_bytes_are_staged_or_rejected_cleanly(tmp_path, parts, noise, encoding):
+    path = tmp_path / "soup.csv"
+    raw = b"".join(parts) + noise
+    path.write_bytes(raw)
+    try:
+        header, n = staged(path, encoding=encoding)[:2]
+    except IngestError as exc:
+        assert exc.file == "soup.csv" and exc.reason
+        return
+    assert b"\x00" not in raw and isinstance(header, list) and n >= 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=30) | st.from_regex(r"\d{4}-\d{2}(-\d{2})?(/P\d{1,3}[YMD])?", fullmatch=True))
+def test_period_parser_accepts_or_rejects_cleanly(text):
+    try:
+        parsed = period_parse(text)
+    except PeriodError:
+        return
+    assert parsed.start <= parsed.end and parsed.iso
+
+
+@pytest.mark.parametrize(("raw", "column", "reason"), [
+    (b"code,value,\nE1,1,\n", 3, "empty column name"),
+    (b"code,code\nE1,1\n", 2, "appears twice"),
+])
+def test_header_faults_are_named(tmp_path, raw, column, reason):
+    path = tmp_path / "head.csv"
+    path.write_bytes(raw)
+    with pytest.raises(IngestError) as exc:
+        staged(path, encoding="utf-8")
+    assert (exc.value.line, exc.value.column) == (1, column) and reason in exc.value.reason
