@@ -140,6 +140,10 @@ class AreaListView(JSONErrorsMixin, generics.ListAPIView):
     def get_queryset(self):
         return selectors.area_list_prefetched(selectors.area_base())
 
+    @extend_schema(operation_id="v1_areas_list")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format != "csv":
             return super().list(request, *args, **kwargs)

@@ -8,4 +8,8 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Graphene needs to know how to expose geometry columns.
-        from . import graphql_converters  # noqa: F401
+        # drf-spectacular finds extensions by import: the API-key security scheme.
+        from . import (
+            graphql_converters,  # noqa: F401
+            openapi,  # noqa: F401
+        )

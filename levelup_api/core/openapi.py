@@ -1,4 +1,6 @@
-"""drf-spectacular hooks."""
+"""drf-spectacular hooks and extensions."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 def describe_format_parameter(result, generator, request, public):
@@ -13,3 +15,14 @@ def describe_format_parameter(result, generator, request, public):
                         + "; the Accept header works as well."
                     )
     return result
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Describes `X-API-Key` in the OpenAPI document (it raises the read quota)."""
+
+    target_class = "levelup_api.core.quotas.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                "description": "Optional: raises the read quota from 60 to 600 requests a minute (partners 6,000)."}

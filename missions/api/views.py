@@ -92,6 +92,7 @@ CODE = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, descrip
                            "and whether ONS tagged them or we suggest them), typed targets and data status.",
                responses={200: build_array_type(build_basic_type(OpenApiTypes.OBJECT))})
 class MissionListView(APIView):
+    @extend_schema(operation_id="v1_missions_list")
     def get(self, request):
         missions = list(mission_queryset().order_by("number"))
         national = selectors.national_latest({x.indicator_id for m in missions for x in m.metrics.all()})

@@ -31,3 +31,15 @@ def test_openapi_schema_is_valid_and_documented(api):
 def test_swagger_ui_is_served(api):
     response = api.get("/api/docs/")
     assert response.status_code == 200 and b"swagger" in response.content.lower()
+
+
+def test_production_settings_pass_the_deploy_check(monkeypatch):
+    import subprocess
+    import sys
+
+    env = {"SECRET_KEY": "x" * 60 + "-production-check-only", "ALLOWED_HOSTS": "api.example.org",
+           "DATABASE_URL": "postgis://postgres@127.0.0.1:5432/levelup", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING",
+                           "--settings=levelup_api.settings.production"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
