@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "levelup_api.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Large JSON and CSV bodies compress ~5-10x; public data, so no secret to leak (BREACH).
     "django.middleware.gzip.GZipMiddleware",
@@ -213,8 +214,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "formatters": {"json_line": {"format": "%(message)s"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # One JSON object per request (core.middleware.RequestLogMiddleware); LOG_REQUESTS=off silences it.
+        "levelup.requests": {"handlers": ["requests"], "propagate": False,
+                             "level": "INFO" if os.environ.get("LOG_REQUESTS", "on") != "off" else "WARNING"},
+    },
 }
+LOGGING["handlers"]["requests"] = {"class": "logging.StreamHandler", "formatter": "json_line"}
 
 # Serve static files straight from the installed apps as well, so a fresh `make run` needs no
 # collectstatic step for the admin and Swagger UI to look right.

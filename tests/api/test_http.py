@@ -85,3 +85,12 @@ def test_health_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["postgis"].startswith("3.")
+
+
+def test_every_request_is_logged_as_one_json_line_with_timing_and_query_count(client, caplog):
+    with caplog.at_level("INFO", logger="levelup.requests"):
+        client.get(AREA)
+    [record] = [r for r in caplog.records if r.name == "levelup.requests"]
+    line = json.loads(record.getMessage())
+    assert (line["method"], line["path"], line["status"]) == ("GET", AREA, 200)
+    assert line["sql"] >= 1 and line["ms"] >= line["sql_ms"] >= 0
