@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "django.contrib.postgres",
+    "corsheaders",
     "rest_framework",
     "rest_framework.authtoken",
     "rest_framework_gis",
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "levelup_api.core.middleware.RequestLogMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Large JSON and CSV bodies compress ~5-10x; public data, so no secret to leak (BREACH).
     "django.middleware.gzip.GZipMiddleware",
@@ -228,3 +230,12 @@ LOGGING["handlers"]["requests"] = {"class": "logging.StreamHandler", "formatter"
 # collectstatic step for the admin and Swagger UI to look right.
 WHITENOISE_USE_FINDERS = True
 
+
+# CORS: browsers on any origin may read the public API and GraphQL (open data); credentials are
+# never shared cross-origin. CORS_ALLOWED_ORIGINS (comma-separated) narrows it to a list.
+CORS_URLS_REGEX = r"^/(api/v1/|graphql)"
+CORS_ALLOWED_ORIGINS = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                       "X-RateLimit-Reset"]

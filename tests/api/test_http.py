@@ -94,3 +94,10 @@ def test_every_request_is_logged_as_one_json_line_with_timing_and_query_count(cl
     line = json.loads(record.getMessage())
     assert (line["method"], line["path"], line["status"]) == ("GET", AREA, 200)
     assert line["sql"] >= 1 and line["ms"] >= line["sql_ms"] >= 0
+
+
+def test_cors_lets_browsers_read_the_api_but_not_the_admin(client):
+    response = client.get(AREA, HTTP_ORIGIN="https://dashboard.example.org")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "X-RateLimit-Remaining" in response["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Origin" not in client.get("/admin/login/", HTTP_ORIGIN="https://x.example.org")
