@@ -324,6 +324,34 @@ def sources_run(*, dataset: str, sources: list, run_one: Callable[[object], Sour
     run shares one transaction (later files depend on earlier ones), rolls it back, and records the
     runs as dry runs. Returns the report and whether anything was committed."""
     report = LoadReport()
+    with load_lock(dataset):
+        return _sources_run(report, dataset=dataset, sources=sources, run_one=run_one, dry_run=dry_run,
+                            progress=progress, before=before)
+
+
+INTERRUPTED = "interrupted: the loading process ended before it finished (killed or lost); nothing was committed"
+
+
+@contextlib.contextmanager
+def load_lock(dataset: str):
+    """One load of a dataset at a time, across processes: a PostgreSQL session advisory lock, which
+    the server drops when the process dies. Holding it, any run still marked running belongs to
+    a process that died mid-load (its transaction was rolled back): it is marked failed."""
+    key = int.from_bytes(hashlib.sha256(f"levelup-load:{dataset}".encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if not cursor.fetchone()[0]:
+            raise IngestError(dataset, f"another load of {dataset} is running; try again when it has finished")
+    try:
+        IngestRun.objects.filter(dataset=dataset, state=IngestRun.State.RUNNING).update(
+            state=IngestRun.State.FAILED, error=INTERRUPTED, finished_at=timezone.now())
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _sources_run(report, *, dataset, sources, run_one, dry_run, progress, before) -> tuple[LoadReport, bool]:
     try:
         with transaction.atomic() if dry_run else contextlib.nullcontext():
             if before:

@@ -55,6 +55,19 @@ def test_unmapped_indicator(tmp_path):
     assert "indicator not in this source's mapping" in msg and "Gross mean weekly pay" in msg
 
 
+def test_truncated_last_line(tmp_path):
+    def mutate(raw):
+        lines = raw.rstrip(b"\n").split(b"\n")
+        return b"\n".join(lines[:-1] + [lines[-1].rsplit(b",", 4)[0]]) + b"\n"
+    msg = load_error(els_copy(tmp_path, mutate))
+    assert "expected 12 fields" in msg and "line " in msg
+
+
+def test_wrong_header(tmp_path):
+    msg = load_error(els_copy(tmp_path, lambda raw: raw.replace(b"observation", b"obs_value", 1)))
+    assert "missing column(s) observation" in msg and "line 1" in msg
+
+
 def test_broken_encoding(tmp_path):
     msg = load_error(els_copy(tmp_path, lambda raw: raw.replace(b"\xc2\xa3", b"\xa3", 1)))
     assert "cannot decode" in msg and "line 2" in msg

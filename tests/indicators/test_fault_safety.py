@@ -1,0 +1,63 @@
+"""A load killed mid-way (SIGKILL: no Python cleanup runs) leaves the database exactly as it was;
+the next load marks the lost run failed and succeeds. Runs real `manage.py` processes against
+the test database."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from indicators.models import Observation, Release
+from levelup_api.core.ingest import INTERRUPTED
+from levelup_api.core.models import IngestRun
+
+# Not a transactional test: that would empty every table afterwards. The test only reads; the
+# manage.py processes commit (a reload of the same file leaves the same data).
+pytestmark = pytest.mark.django_db
+
+SOURCE = "iod2025-lsoa21"
+ROOT = Path(settings.BASE_DIR)
+
+
+def manage(*args) -> subprocess.Popen:
+    db = connection.settings_dict
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "levelup_api.settings.base",
+           "DATABASE_URL": f"postgis://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def snapshot() -> tuple:
+    releases = sorted(Release.objects.filter(dataset__slug="iod2025").values_list("id", "label"))
+    return releases, Observation.objects.filter(release__dataset__slug="iod2025").count()
+
+
+def test_a_killed_load_changes_nothing_and_the_next_one_succeeds():
+    before = snapshot()
+    assert before[1] > 800_000
+    killed = manage("load_indicators", "--only", SOURCE, "--force")
+    deadline = time.monotonic() + 60
+    while not IngestRun.objects.filter(source=SOURCE, state=IngestRun.State.RUNNING).exists():
+        assert time.monotonic() < deadline and killed.poll() is None, killed.stdout.read() if killed.poll() else ""
+        time.sleep(0.1)
+    time.sleep(2)  # well inside the load: staging and checks done, the merge under way
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(30)
+    assert killed.returncode == -signal.SIGKILL
+    assert snapshot() == before  # PostgreSQL rolled the load's transaction back
+    lost = IngestRun.objects.get(source=SOURCE, state=IngestRun.State.RUNNING)
+
+    rerun = manage("load_indicators", "--only", SOURCE, "--force")
+    output, _ = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, output
+    lost.refresh_from_db()
+    assert (lost.state, lost.error) == (IngestRun.State.FAILED, INTERRUPTED)
+    after = snapshot()
+    assert after[1] == before[1] and [label for _, label in after[0]] == [label for _, label in before[0]]
+    assert IngestRun.objects.filter(source=SOURCE, state=IngestRun.State.SUCCEEDED).latest("id").rows_read == 33755
