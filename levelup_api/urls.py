@@ -9,6 +9,7 @@ from levelup_api.core.health import healthz, readyz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("", include("django_prometheus.urls")),  # /metrics
     path("admin/", admin.site.urls),
     path("api/v1/", include("geographies.api.urls")),
     path("api/v1/", include("indicators.api.urls")),

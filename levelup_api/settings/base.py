@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.gis",
     "django.contrib.postgres",
     "corsheaders",
+    "django_prometheus",
     "rest_framework",
     "rest_framework.authtoken",
     "rest_framework_gis",
@@ -41,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Prometheus: request counts, latencies and status codes per view, at /metrics.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "levelup_api.core.middleware.RequestLogMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "levelup_api.core.quotas.QuotaHeadersMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # Quota counters are shared by every worker process, so they live in the database

@@ -101,3 +101,10 @@ def test_cors_lets_browsers_read_the_api_but_not_the_admin(client):
     assert response["Access-Control-Allow-Origin"] == "*"
     assert "X-RateLimit-Remaining" in response["Access-Control-Expose-Headers"]
     assert "Access-Control-Allow-Origin" not in client.get("/admin/login/", HTTP_ORIGIN="https://x.example.org")
+
+
+def test_prometheus_metrics(client):
+    client.get(AREA)
+    body = client.get("/metrics").content.decode()
+    assert "django_http_requests_total_by_view_transport_method_total" in body
+    assert 'view="area-detail"' in body
