@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "levelup_api.core.middleware.RejectNulBytesMiddleware",
     # Before sessions, auth and quotas: a 304 costs one cached query and counts against nothing.
     "levelup_api.core.caching.ConditionalGetMiddleware",
+    "levelup_api.core.replicas.PrimaryForWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,8 +95,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Streaming replicas for reads (levelup_api/core/replicas.py): DATABASE_REPLICA_URLS, comma-separated.
+for _n, _url in enumerate(u.strip() for u in os.environ.get("DATABASE_REPLICA_URLS", "").split(",") if u.strip()):
+    DATABASES[f"replica_{_n + 1}"] = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+    DATABASES[f"replica_{_n + 1}"]["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_n + 1}"]["OPTIONS"] = {"connect_timeout": 2, "application_name": "levelup-replica-read"}
 # dj-database-url maps postgis:// to the GeoDjango backend; make sure a plain postgres:// URL does too.
-DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+for _db in DATABASES.values():
+    _db["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+DATABASE_ROUTERS = ["levelup_api.core.replicas.ReplicaRouter"]
 
 # Debian's GDAL/GEOS are found by ctypes; allow an override for unusual installs.
 if os.environ.get("GDAL_LIBRARY_PATH"):
@@ -146,6 +154,9 @@ LEVELUP = {
     "QUOTAS": {"anon": os.environ.get("LEVELUP_ANON_RATE", "60/min"), "standard": "600/min", "partner": "6000/min"},
     # Custom areas: at most this many small areas, and a drawn polygon at most this large.
     "CUSTOM_AREA_MAX_MEMBERS": 5000,
+    # Replicas: how often a replica's health is checked per process, and the lag it may have.
+    "REPLICA_CHECK_SECONDS": 5.0,
+    "REPLICA_MAX_LAG_SECONDS": float(os.environ.get("LEVELUP_REPLICA_MAX_LAG_SECONDS", "30")),
     # Mission progress: the baseline is the first period starting on or after this date (the
     # White Paper used 2019-2022 figures).
     "MISSION_BASELINE_FROM": os.environ.get("LEVELUP_MISSION_BASELINE_FROM", "2019-01-01"),
