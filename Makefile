@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 2
 THREADS ?= 4
 
-.PHONY: run test install db migrate load serve lint bench bench-scale clean-db help
+.PHONY: run test install db migrate load serve lint bench bench-scale load-test clean-db help
 
 help:
 	@echo "make run   - install, prepare PostgreSQL+PostGIS, load the real data, serve on http://$(HOST):$(PORT)"
@@ -55,6 +55,10 @@ bench: load
 	$(BIN)/python bench/observation_slice.py
 	$(BIN)/python bench/graphql_children.py
 	$(BIN)/python bench/ingest_iod2025.py
+
+load-test: load
+	$(BIN)/python -m pip install -q -r requirements-bench.txt
+	$(BIN)/python bench/load.py
 
 bench-scale: migrate
 	$(BIN)/python bench/observations.py

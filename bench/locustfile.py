@@ -1,0 +1,70 @@
+"""Locust users for bench/load.py; LEVELUP_LOAD_SCENARIO picks one: mix, profiles or revalidated."""
+
+import json
+import os
+import random
+
+from locust import FastHttpUser, constant, task
+
+SCENARIO = os.environ.get("LEVELUP_LOAD_SCENARIO", "mix")
+LADS = os.environ.get("LEVELUP_LOAD_LADS", "E06000009,E08000003").split(",")
+LSOAS = os.environ.get("LEVELUP_LOAD_LSOAS", "E01005061").split(",")
+GRAPHQL = json.dumps({"query": '{ area(code: "E08000003") { children(type: "LSOA") { code observations('
+                               'indicator: "iod2025-imd-score", period: "latest") { value } } } }'})
+
+
+class Mix(FastHttpUser):
+    """A realistic mix: lookups, profiles, slices and GraphQL, as dashboards and partners call them."""
+
+    wait_time = constant(0)
+    weight = 1 if SCENARIO == "mix" else 0
+
+    @task(4)
+    def area(self):
+        self.client.get(f"/api/v1/areas/{random.choice(LADS)}/", name="area")
+
+    @task(3)
+    def point(self):
+        lon, lat = random.uniform(-2.9, -1.0), random.uniform(51.5, 54.5)
+        self.client.get(f"/api/v1/lookup/point/?lon={lon:.5f}&lat={lat:.5f}", name="point lookup")
+
+    @task(3)
+    def profile(self):
+        self.client.get(f"/api/v1/areas/{random.choice(LADS + LSOAS)}/profile/", name="profile")
+
+    @task(2)
+    def slice(self):
+        self.client.get("/api/v1/observations/?indicator=gross-median-weekly-pay&area_type=LAD&period=latest",
+                        name="observations (districts)")
+
+    @task(1)
+    def graphql(self):
+        self.client.post("/graphql", data=GRAPHQL, headers={"Content-Type": "application/json"}, name="graphql")
+
+
+class Profiles(FastHttpUser):
+    """Uncached profiles only."""
+
+    wait_time = constant(0)
+    weight = 1 if SCENARIO == "profiles" else 0
+
+    @task
+    def profile(self):
+        self.client.get(f"/api/v1/areas/{random.choice(LADS + LSOAS)}/profile/", name="profile")
+
+
+class Revalidated(FastHttpUser):
+    """Conditional requests that a cache revalidates: 304 every time."""
+
+    wait_time = constant(0)
+    weight = 1 if SCENARIO == "revalidated" else 0
+
+    def on_start(self):
+        self.etag = self.client.get("/api/v1/areas/E06000009/profile/", name="first").headers["ETag"]
+
+    @task
+    def again(self):
+        with self.client.get("/api/v1/areas/E06000009/profile/", headers={"If-None-Match": self.etag},
+                             name="304", catch_response=True) as response:
+            if response.status_code == 304:
+                response.success()
