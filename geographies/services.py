@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count
 
 from levelup_api.core.ingest import (
     LoadReport,
@@ -250,13 +251,11 @@ def custom_area_create(*, name: str, user, codes: list[str] | None = None, geome
         unknown = [c for c in wanted if c not in found]
         if unknown:
             raise CustomAreaError("codes", f"unknown code(s): {', '.join(unknown[:20])}")
-        vintages = (AreaMembership.objects.filter(area_id__in=found.values(), vintage__area_type__code__in=SMALL_AREA_TYPES)
-                    .values_list("vintage__code", flat=True).distinct())
-        held = {}
-        for v in vintages:
-            held[v] = set(AreaMembership.objects.filter(vintage__code=v, area_id__in=found.values())
-                          .values_list("area_id", flat=True))
-        complete = sorted((v for v, ids in held.items() if len(ids) == len(found)), reverse=True)
+        # The small-area vintages that hold every code, in one grouped query.
+        complete = sorted(
+            (AreaMembership.objects.filter(area_id__in=found.values(), vintage__area_type__code__in=SMALL_AREA_TYPES)
+             .values("vintage__code").annotate(n=Count("area_id", distinct=True)).filter(n=len(found))
+             .values_list("vintage__code", flat=True)), reverse=True)
         if not complete:
             raise CustomAreaError("codes", "every code must be an LSOA or MSOA of one vintage (e.g. all LSOA 2021)")
         vintage = Vintage.objects.get(code=vintage_code.upper() if vintage_code and vintage_code.upper() in complete

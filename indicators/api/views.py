@@ -211,22 +211,16 @@ class IndicatorAggregateView(JSONErrorsMixin, generics.GenericAPIView):
 )
 class AreaSeriesView(APIView):
     def get(self, request, code: str):
-        from geographies.models import Area, Vintage
+        from geographies.api.views import get_area, param_vintage
 
-        area = Area.objects.filter(code=code.strip().upper()).first()
-        if area is None:
-            raise NotFound(f"No area with code {code!r}.", code=code)
+        area = get_area(code, relations=set())
         slug = (request.query_params.get("indicator") or "").strip()
         if not slug:
             raise BadParameter("indicator", "give the indicator slug")
         indicator = aggregate_indicator(slug=slug)
         if indicator is None:
             raise BadParameter("indicator", f"unknown indicator {slug!r}; see /api/v1/indicators/")
-        vintage = None
-        if request.query_params.get("vintage"):
-            vintage = Vintage.objects.filter(code=request.query_params["vintage"].strip().upper()).first()
-            if vintage is None:
-                raise BadParameter("vintage", f"unknown vintage {request.query_params['vintage']!r}")
+        vintage = param_vintage(request)
         explain = request.query_params.get("explain", "").lower() in ("true", "1", "yes")
         try:
             vintage, series = area_series(area=area, indicator=indicator, vintage=vintage, explain=explain)
@@ -248,6 +242,9 @@ class AreaSeriesView(APIView):
         OpenApiParameter("indicator", OpenApiTypes.STR, required=True, description="Indicator slugs, comma-separated."),
         OpenApiParameter("period", OpenApiTypes.STR, description="ISO period, label, year, `latest` (default)."),
         OpenApiParameter("min_coverage", OpenApiTypes.NUMBER, description="Withhold values below this coverage."),
+        OpenApiParameter("method", OpenApiTypes.STR, description="Aggregation rule (default: each indicator's own)."),
+        OpenApiParameter("weight", OpenApiTypes.STR, description="Weight indicator slug for weighted means."),
+        OpenApiParameter("weight_period", OpenApiTypes.STR, description="Period of the weights (default: latest)."),
     ],
     responses={200: OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR,
                400: OpenApiResponse(description="A parameter is invalid or an indicator cannot be aggregated."),
@@ -272,18 +269,17 @@ class CustomAreaObservationsView(JSONErrorsMixin, APIView):
         missing = [s for s in slugs if s not in found]
         if missing:
             raise BadParameter("indicator", f"unknown indicator(s) {', '.join(missing)}")
-        raw = request.query_params.get("min_coverage")
-        try:
-            min_coverage = float(raw) if raw not in (None, "") else None
-        except ValueError:
-            raise BadParameter("min_coverage", "a number from 0 to 1") from None
-        if min_coverage is not None and not 0 <= min_coverage <= 1:
-            raise BadParameter("min_coverage", "a number from 0 to 1")
+        # period, method, weight and min_coverage mean what they mean for /aggregate/: one FilterSet.
+        params = filterset_valid(AggregateFilterSet(request.query_params, queryset=Observation.objects.none()))
+        data = params.form.cleaned_data
+        min_coverage = float(data["min_coverage"]) if data.get("min_coverage") is not None else None
         rows = []
         try:
             for slug in slugs:
-                rows += custom_area_aggregate(custom_area=area, indicator=found[slug], min_coverage=min_coverage,
-                                              periods=_split(request.query_params.get("period"))).rows
+                rows += custom_area_aggregate(
+                    custom_area=area, indicator=found[slug], min_coverage=min_coverage, periods=_split(data.get("period")),
+                    method=data.get("method") or None, weight=data.get("weight"),
+                    weight_period=(data.get("weight_period") or "").strip() or None).rows
         except selectors.ObservationQueryError as exc:
             raise BadParameter(exc.parameter, exc.message) from None
         if request.accepted_renderer.format == "csv":

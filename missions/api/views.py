@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geographies.api.views import get_area, param_vintage
 from geographies.models import Area, AreaType, Vintage
 from indicators.models import Indicator
 from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
@@ -53,14 +54,11 @@ def _mission(number: int) -> Mission:
 
 
 def _vintage(request, parameter: str = "vintage", type_parameter: str = "area_type") -> Vintage:
-    code = (request.query_params.get(parameter) or "").strip().upper()
     type_code = (request.query_params.get(type_parameter) or "").strip().upper()
-    if code:
-        vintage = Vintage.objects.select_related("area_type").filter(code=code).first()
-        if vintage is None:
-            raise BadParameter(parameter, f"unknown vintage {code}")
+    vintage = param_vintage(request, parameter)
+    if vintage is not None:
         if type_code and vintage.area_type.code != type_code:
-            raise BadParameter(parameter, f"{code} is a {vintage.area_type.code} vintage, not {type_code}")
+            raise BadParameter(parameter, f"{vintage.code} is a {vintage.area_type.code} vintage, not {type_code}")
         return vintage
     if not type_code:
         raise BadParameter(parameter, f"give {parameter} (e.g. LAD23) or {type_parameter}")
@@ -138,13 +136,6 @@ class MissionProgressView(JSONErrorsMixin, APIView):
         return Response(progress)
 
 
-def _area(code: str) -> Area:
-    area = Area.objects.filter(code=code.strip().upper()).first()
-    if area is None:
-        raise NotFound(f"No area with code {code!r}.", code=code)
-    return area
-
-
 @extend_schema(
     tags=["profiles"], summary="An area's profile",
     description=(
@@ -160,7 +151,7 @@ class AreaProfileView(JSONErrorsMixin, APIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
 
     def get(self, request, code: str):
-        area = _area(code)
+        area = get_area(code, relations=set())
         rows = selectors.area_profile(area=area)
         if request.accepted_renderer.format == "csv":
             return _csv(rows, selectors.PROFILE_COLUMNS, f"profile-{area.code}.csv")
@@ -203,7 +194,7 @@ class ProfileListView(JSONErrorsMixin, APIView):
 )
 class AreaMissionsView(JSONErrorsMixin, APIView):
     def get(self, request, code: str):
-        area = _area(code)
+        area = get_area(code, relations=set())
         return Response({"area": {"code": area.code, "name": area.name},
                          "missions": selectors.area_scorecard(area=area)})
 
@@ -221,7 +212,7 @@ class AreaMissionsView(JSONErrorsMixin, APIView):
 )
 class AreaSimilarView(JSONErrorsMixin, APIView):
     def get(self, request, code: str):
-        area = _area(code)
+        area = get_area(code, relations=set())
         raw_n = request.query_params.get("n", "10")
         if not raw_n.isdigit() or not 1 <= int(raw_n) <= 100:
             raise BadParameter("n", "a whole number from 1 to 100")
