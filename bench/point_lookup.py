@@ -59,7 +59,6 @@ VINTAGE = "LSOA21"
 LOOKUP_PATH = "/api/v1/lookup/point/"
 SELECTOR_MAX_RATIO = 1.5
 HTTP_MAX_P50_MS = 2.0
-SERVER_START_TIMEOUT_S = 30.0
 
 # `+ 0` keeps the planner on the GiST index alone: ANDing it with the vintage index builds a
 # bitmap of all 35,672 LSOA21 rows per call (0.45 ms instead of ~0.15 ms). The baseline is the
