@@ -49,3 +49,17 @@ if ! psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${DB_NAME
 fi
 psql -q -d "$DB_NAME" -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm;" >/dev/null
 say "database ${DB_NAME} ready on ${PGHOST}:${PGPORT} with PostGIS $(psql -d "$DB_NAME" -tAc 'SELECT postgis_lib_version()')"
+
+# 4. Replication from loopback, so the test suite can start a real streaming replica of this
+#    cluster (tests/api/test_replicas.py, bench/standby.py). Only on a local cluster we administer.
+if ! psql "dbname=postgres replication=true" -c "IDENTIFY_SYSTEM" >/dev/null 2>&1; then
+  HBA_FILE="$(psql -d postgres -tAc 'SHOW hba_file')"
+  if [ -w "$HBA_FILE" ] || as_root test -w "$HBA_FILE" 2>/dev/null; then
+    say "allowing replication connections from 127.0.0.1 in ${HBA_FILE}"
+    echo "host replication all 127.0.0.1/32 trust  # levelup: loopback streaming replica for tests" \
+      | as_root tee -a "$HBA_FILE" >/dev/null
+    psql -q -d postgres -tAc "SELECT pg_reload_conf()" >/dev/null
+  else
+    say "replication from loopback is not allowed and ${HBA_FILE} is not writable: the streaming-replica tests will be skipped"
+  fi
+fi

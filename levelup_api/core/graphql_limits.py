@@ -4,12 +4,16 @@ RELAY_CONNECTION_MAX_LIMIT), and a statement timeout for the request's SQL."""
 
 from __future__ import annotations
 
+import contextlib
+
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connections, transaction
 from graphene.validation import depth_limit_validator
 from graphene_django.views import GraphQLView
 from graphql import GraphQLError, ValidationRule
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, IntValueNode, OperationDefinitionNode
+
+from levelup_api.core import replicas
 
 
 def _size(field: FieldNode, variables_unknown: int) -> int:
@@ -53,9 +57,29 @@ class LimitedGraphQLView(GraphQLView):
     validation_rules = (depth_limit_validator(max_depth=10), CostLimitRule)
 
     def execute_graphql_request(self, *args, **kwargs):
-        # One transaction per request, so the timeout is SET LOCAL: it ends with the request.
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)",
-                               [str(settings.LEVELUP["GRAPHQL_STATEMENT_TIMEOUT_MS"])])
+        """The whole query reads from one database (a replica when one is healthy), in one
+        transaction there, so the statement timeout is SET LOCAL and ends with the request. If the
+        replica fails under the query, the query is answered again from the primary."""
+        alias = replicas.read_alias()
+        if alias != "default":
+            try:
+                result = self._execute_on(alias, *args, **kwargs)
+            except DatabaseError as exc:
+                if not replicas.lost_replica(exc):
+                    raise
+                result = None
+            if result is not None and not any(replicas.lost_replica(getattr(e, "original_error", None))
+                                              for e in result.errors or ()):
+                return result
+            replicas.mark_down(alias)
+        return self._execute_on("default", *args, **kwargs)
+
+    def _execute_on(self, alias, *args, **kwargs):
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(replicas.reading_from(alias))
+            for using in dict.fromkeys((alias, "default")):  # raw SQL in resolvers runs on the primary
+                stack.enter_context(transaction.atomic(using=using))
+                with connections[using].cursor() as cursor:
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)",
+                                   [str(settings.LEVELUP["GRAPHQL_STATEMENT_TIMEOUT_MS"])])
             return super().execute_graphql_request(*args, **kwargs)

@@ -9,14 +9,17 @@ replica costs no failed request."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import itertools
 import time
 
+import psycopg
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 _primary_only: contextvars.ContextVar[bool] = contextvars.ContextVar("levelup_primary_only", default=False)
+_pinned: contextvars.ContextVar[str | None] = contextvars.ContextVar("levelup_pinned_read", default=None)
 _health: dict[str, tuple[float, bool]] = {}
 _turn = itertools.count()
 
@@ -48,16 +51,41 @@ def healthy(alias: str) -> bool:
 
 def mark_down(alias: str) -> None:
     _health[alias] = (time.monotonic(), False)
+    connections[alias].close()
+
+
+def lost_replica(exc: BaseException | None) -> bool:
+    """Whether a database error means the connection (not the query) failed: the replica went away
+    or broke. A cancelled statement (a timeout) is the query's fault and is not retried."""
+    return (isinstance(exc, (OperationalError, InterfaceError))
+            and not isinstance(exc.__cause__, psycopg.errors.QueryCanceled))
+
+
+def read_alias() -> str:
+    """Where the next read goes: a healthy replica in turn, else the primary."""
+    if _primary_only.get():
+        return "default"
+    if (pinned := _pinned.get()) is not None:
+        return pinned
+    candidates = [a for a in replica_aliases() if healthy(a)]
+    if not candidates:
+        return "default"
+    return candidates[next(_turn) % len(candidates)]
+
+
+@contextlib.contextmanager
+def reading_from(alias: str):
+    """Every ORM read inside the block goes to `alias` (one snapshot source for a whole request)."""
+    token = _pinned.set(alias)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
 
 
 class ReplicaRouter:
     def db_for_read(self, model, **hints):
-        if _primary_only.get():
-            return "default"
-        candidates = [a for a in replica_aliases() if healthy(a)]
-        if not candidates:
-            return "default"
-        return candidates[next(_turn) % len(candidates)]
+        return read_alias()
 
     def db_for_write(self, model, **hints):
         return "default"
@@ -88,13 +116,12 @@ class PrimaryForWritesMiddleware:
         request._levelup_view = (view_func, view_args, view_kwargs)
 
     def process_exception(self, request, exception):
-        if (_primary_only.get() or not isinstance(exception, DatabaseError)
+        if (_primary_only.get() or not lost_replica(exception)
                 or request.method not in ("GET", "HEAD") or not hasattr(request, "_levelup_view")):
             return None
         for alias in replica_aliases():
             if connections[alias].connection is not None or not healthy(alias):
                 mark_down(alias)
-                connections[alias].close()
         _primary_only.set(True)
         view_func, args, kwargs = request._levelup_view
         response = view_func(request, *args, **kwargs)

@@ -155,7 +155,7 @@ LEVELUP = {
     # Custom areas: at most this many small areas, and a drawn polygon at most this large.
     "CUSTOM_AREA_MAX_MEMBERS": 5000,
     # Replicas: how often a replica's health is checked per process, and the lag it may have.
-    "REPLICA_CHECK_SECONDS": 5.0,
+    "REPLICA_CHECK_SECONDS": float(os.environ.get("LEVELUP_REPLICA_CHECK_SECONDS", "5")),
     "REPLICA_MAX_LAG_SECONDS": float(os.environ.get("LEVELUP_REPLICA_MAX_LAG_SECONDS", "30")),
     # Mission progress: the baseline is the first period starting on or after this date (the
     # White Paper used 2019-2022 figures).
