@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
 
+from levelup_api.core.replicas import read_connection
+
 from .models import Area, AreaAncestor, AreaChange, AreaLink, AreaMembership, AreaType, Boundary, Vintage
 
 
@@ -285,8 +287,10 @@ def point_lookup_prepare(db_connection) -> bool:
 
 def point_lookup(*, lon: float, lat: float, vintages: list[Vintage] = ()) -> list[PointHit]:
     """Every area containing the point, one per type, in the requested or newest vintages."""
-    prepared = connection.connection in _prepared_on
-    with connection.cursor() as cursor:
+    db = read_connection()
+    db.ensure_connection()  # (prepares the statements on a new connection)
+    prepared = db.connection in _prepared_on
+    with db.cursor() as cursor:
         if vintages:
             params = [lon, lat, [v.id for v in vintages], [v.area_type_id for v in vintages]]
             name = "point_lookup_requested"

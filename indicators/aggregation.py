@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import Exists, OuterRef
 from psycopg import sql
 
 from geographies.models import Area, AreaAncestor, AreaType, CustomArea, Vintage
+from levelup_api.core.replicas import read_connection
 
 from .models import Coverage, Indicator, Observation, Period
 from .selectors import ObservationQueryError
@@ -253,7 +253,7 @@ def _aggregate(agg: Aggregate, kids: sql.Composable) -> list[tuple]:
         missing_weights=sql.SQL("count(*) FILTER (WHERE w.weight IS NULL)" if weighted else "0"),
         join_w=sql.SQL("LEFT JOIN w ON w.area_id = k.child_id" if weighted else ""),
     )
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(query.as_string(cursor.cursor))
         return cursor.fetchall()
 

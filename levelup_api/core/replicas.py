@@ -73,6 +73,11 @@ def read_alias() -> str:
     return candidates[next(_turn) % len(candidates)]
 
 
+def read_connection():
+    """The connection for a hand-written read (raw SQL the router never sees)."""
+    return connections[read_alias()]
+
+
 @contextlib.contextmanager
 def reading_from(alias: str):
     """Every ORM read inside the block goes to `alias` (one snapshot source for a whole request)."""

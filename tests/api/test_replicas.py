@@ -26,7 +26,9 @@ from standby import streaming_standby, unavailable_reason  # noqa: E402
 pytestmark = pytest.mark.django_db
 
 PATHS = ["/api/v1/areas/E06000009/", "/api/v1/areas/?type=LAD&page_size=5", "/api/v1/indicators/",
-         "/api/v1/areas/E06000009/profile/", "/api/v1/missions/"]
+         "/api/v1/areas/E06000009/profile/", "/api/v1/missions/",
+         "/api/v1/lookup/point/?lon=-2.20779&lat=53.47031",  # hand-written SQL (a prepared statement)
+         "/api/v1/indicators/iod2025-imd-score/aggregate/?from_vintage=LSOA21&to_vintage=LAD24&parent=E06000009"]
 
 
 def url(port: int | None = None) -> str:
