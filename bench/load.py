@@ -1,9 +1,11 @@
 """Load: 64 concurrent clients against gunicorn (the real load, or the 10.7M-row bench database),
-with locust (`pip install -r requirements-bench.txt`). Three runs: a realistic mix (60 s), uncached
-profiles, and revalidated (304) requests; requests per second, failures, p50 and p99 per request
-type, against a trivial view (`/healthz`) measured the same way. Prints Markdown.
+with locust (`pip install -r requirements-bench.txt`). Four runs: a realistic mix (60 s), uncached
+profiles, revalidated (304) requests, and the mix again with reads on a real streaming replica
+(bench/standby.py) that is stopped half-way; requests per second, failures, p50 and p99 per
+request type. Prints Markdown; exit status 1 if any request failed.
 
     .venv/bin/python bench/load.py [--database levelup] [--users 64] [--seconds 60] [--short 20]
+                                   [--no-replica]
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import free_port, gunicorn_serving  # noqa: E402
 from point_lookup import command_line  # noqa: E402
+from standby import streaming_standby, unavailable_reason  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,33 +41,70 @@ def run(port: int, scenario: str, users: int, seconds: int) -> list[dict]:
             return list(csv.DictReader(fh))
 
 
+def replica_sessions(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'levelup-replica-read'"
+                            ).fetchone()[0]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="levelup")
     parser.add_argument("--users", type=int, default=64)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--short", type=int, default=20, help="seconds for the profile and 304 runs")
+    parser.add_argument("--no-replica", action="store_true", help="skip the run with a replica stopped half-way")
     args = parser.parse_args()
     started = time.perf_counter()
     env = {"DJANGO_SETTINGS_MODULE": "levelup_api.settings.base", "LOG_REQUESTS": "off",
            "DATABASE_URL": f"postgis://postgres@127.0.0.1:5432/{args.database}"}
+    server_args = ("-w", "2", "--threads", "8", "--worker-class", "gthread")
     lines = [f"### Load: {args.users} clients ({args.database}; gunicorn 2 workers x 8 threads, locust on the "
              "same 2 CPUs)", "", "| run | request | requests | failures | req/s | p50 ms | p99 ms |",
              "|---|---|--:|--:|--:|--:|--:|"]
     import urllib.request
 
-    with gunicorn_serving(free_port(), env=env, args=("-w", "2", "--threads", "8", "--worker-class", "gthread"),
-                          ready=lambda port: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz",
-                                                                    timeout=5).read()) as port:
-        failures = 0
+    def ready(port: int) -> None:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+
+    failures = 0
+
+    def record(label: str, rows: list[dict]) -> None:
+        nonlocal failures
+        for row in rows:
+            if row["Name"] == "first":
+                continue
+            failures += int(row["Failure Count"])
+            lines.append(f"| {label} | {row['Name']} | {int(row['Request Count']):,} | {row['Failure Count']} | "
+                         f"{float(row['Requests/s']):,.0f} | {row['50%']} | {row['99%']} |")
+
+    with gunicorn_serving(free_port(), env=env, args=server_args, ready=ready) as port:
         for scenario, seconds in (("mix", args.seconds), ("profiles", args.short), ("revalidated", args.short)):
-            for row in run(port, scenario, args.users, seconds):
-                if row["Name"] == "first":
-                    continue
-                failures += int(row["Failure Count"])
-                lines.append(f"| {scenario} ({seconds} s) | {row['Name']} | {int(row['Request Count']):,} | "
-                             f"{row['Failure Count']} | {float(row['Requests/s']):,.0f} | {row['50%']} | {row['99%']} |")
-    lines += ["", f"Failures in all: {failures}.", f"Command: `{command_line()}` "
+            record(f"{scenario} ({seconds} s)", run(port, scenario, args.users, seconds))
+    notes = []
+    primary_dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={args.database}"
+    if args.no_replica:
+        pass
+    elif reason := unavailable_reason(primary_dsn):
+        notes.append(f"Replica run skipped: {reason}.")
+    else:
+        with streaming_standby(primary_dsn, args.database) as replica, \
+                gunicorn_serving(free_port(), env={**env, "DATABASE_REPLICA_URLS": replica.url(args.database),
+                                                   "LEVELUP_REPLICA_CHECK_SECONDS": "1"},
+                                 args=server_args, ready=ready) as port:
+            half = args.seconds / 2
+            stopper = threading.Timer(half, replica.stop, kwargs={"mode": "immediate"})
+            sessions = []
+            threading.Timer(half - 1, lambda: sessions.append(replica_sessions(replica.dsn(args.database)))).start()
+            stopper.start()
+            rows = run(port, "mix", args.users, args.seconds)
+            stopper.join()
+            record(f"mix, replica stopped at {half:g} s ({args.seconds} s)", rows)
+        notes.append(f"Replica run: reads on a streaming replica of this cluster (`pg_basebackup`, hot standby on "
+                     f"loopback) that held {sessions[0] if sessions else '?'} server sessions a second before "
+                     f"`pg_ctl stop -m immediate` stopped it at {half:g} s; the rest of the run read from the "
+                     "primary.")
+    lines += ["", *notes, f"Failures in all: {failures}.", f"Command: `{command_line()}` "
               f"(wall time {time.perf_counter() - started:.0f} s)"]
     print("\n".join(lines))
     return 1 if failures else 0
