@@ -13,7 +13,7 @@ THREADS ?= 4
 help:
 	@echo "make run   - install, prepare PostgreSQL+PostGIS, load the real data, serve on http://$(HOST):$(PORT)"
 	@echo "make test  - install, prepare the database server, run the whole test suite"
-	@echo "make bench - run the benchmarks under bench/ against the loaded database"
+	@echo "make bench - run every benchmark under bench/ and rewrite docs/benchmarks.md with the figures"
 
 run: load
 	$(BIN)/python manage.py collectstatic --noinput -v0
@@ -51,15 +51,13 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: load
-	$(BIN)/python bench/point_lookup.py
-	$(BIN)/python bench/observation_slice.py
-	$(BIN)/python bench/graphql_children.py
-	$(BIN)/python bench/ingest_iod2025.py
+	$(BIN)/python -m pip install -q -r requirements-bench.txt
+	$(BIN)/python bench/run_all.py
 
 load-test: load
 	$(BIN)/python -m pip install -q -r requirements-bench.txt
 	$(BIN)/python bench/load.py
 
 bench-scale: migrate
-	$(BIN)/python bench/observations.py
-	$(BIN)/python bench/aggregate.py
+	$(BIN)/python -m pip install -q -r requirements-bench.txt
+	$(BIN)/python bench/run_all.py --only observations,aggregate,profiles_scale,load_scale

@@ -59,6 +59,17 @@ def main() -> int:
     env = {"DJANGO_SETTINGS_MODULE": "levelup_api.settings.base", "LOG_REQUESTS": "off",
            "DATABASE_URL": f"postgis://postgres@127.0.0.1:5432/{args.database}"}
     server_args = ("-w", "2", "--threads", "8", "--worker-class", "gthread")
+    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={args.database}") as conn:
+        real = conn.execute("SELECT EXISTS (SELECT 1 FROM indicators_indicator WHERE slug = 'iod2025-imd-score')"
+                            ).fetchone()[0]
+    if real:  # the real load: the districts' pay
+        os.environ.setdefault("LEVELUP_LOAD_SLICE", "/api/v1/observations/?indicator=gross-median-weekly-pay"
+                                                    "&area_type=LAD&period=latest")
+    else:  # the synthetic 10.7M-row database: LSOA values only, indicators bench-ind-NNN
+        os.environ.setdefault("LEVELUP_LOAD_INDICATOR", "bench-ind-000")
+        os.environ.setdefault("LEVELUP_LOAD_SLICE", "/api/v1/observations/?indicator=bench-ind-000"
+                                                    "&area_type=LSOA&parent=E08000003&period=latest")
+    slice_path = os.environ["LEVELUP_LOAD_SLICE"]
     lines = [f"### Load: {args.users} clients ({args.database}; gunicorn 2 workers x 8 threads, locust on the "
              "same 2 CPUs)", "", "| run | request | requests | failures | req/s | p50 ms | p99 ms |",
              "|---|---|--:|--:|--:|--:|--:|"]
@@ -104,6 +115,7 @@ def main() -> int:
                      f"loopback) that held {sessions[0] if sessions else '?'} server sessions a second before "
                      f"`pg_ctl stop -m immediate` stopped it at {half:g} s; the rest of the run read from the "
                      "primary.")
+    notes.insert(0, f"Slice: `{slice_path}`.")
     lines += ["", *notes, f"Failures in all: {failures}.", f"Command: `{command_line()}` "
               f"(wall time {time.perf_counter() - started:.0f} s)"]
     print("\n".join(lines))

@@ -9,8 +9,11 @@ from locust import FastHttpUser, constant, task
 SCENARIO = os.environ.get("LEVELUP_LOAD_SCENARIO", "mix")
 LADS = os.environ.get("LEVELUP_LOAD_LADS", "E06000009,E08000003").split(",")
 LSOAS = os.environ.get("LEVELUP_LOAD_LSOAS", "E01005061").split(",")
+INDICATOR = os.environ.get("LEVELUP_LOAD_INDICATOR", "iod2025-imd-score")
+SLICE = os.environ.get("LEVELUP_LOAD_SLICE",
+                       "/api/v1/observations/?indicator=gross-median-weekly-pay&area_type=LAD&period=latest")
 GRAPHQL = json.dumps({"query": '{ area(code: "E08000003") { children(type: "LSOA") { code observations('
-                               'indicator: "iod2025-imd-score", period: "latest") { value } } } }'})
+                               f'indicator: "{INDICATOR}", period: "latest") {{ value }} }} }} }}'})
 
 
 class Mix(FastHttpUser):
@@ -34,8 +37,7 @@ class Mix(FastHttpUser):
 
     @task(2)
     def slice(self):
-        self.client.get("/api/v1/observations/?indicator=gross-median-weekly-pay&area_type=LAD&period=latest",
-                        name="observations (districts)")
+        self.client.get(SLICE, name="observations (slice)")
 
     @task(1)
     def graphql(self):
