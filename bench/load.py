@@ -1,8 +1,10 @@
 """Load: 64 concurrent clients against gunicorn (the real load, or the 10.7M-row bench database),
-with locust (`pip install -r requirements-bench.txt`). Four runs: a realistic mix (60 s), uncached
-profiles, revalidated (304) requests, and the mix again with reads on a real streaming replica
-(bench/standby.py) that is stopped half-way; requests per second, failures, p50 and p99 per
-request type. Prints Markdown; exit status 1 if any request failed.
+with locust (`pip install -r requirements-bench.txt`). Runs: a realistic mix (60 s); the floor, a
+view that does nothing (`/healthz`); full profiles of a few areas (served from the profile cache
+after the first); full profiles of areas drawn from every LSOA and district (computed nearly every
+time); revalidated (304) requests; and the mix again with reads on a real streaming replica
+(bench/standby.py) that is stopped half-way. Requests per second (and as a share of the floor),
+failures, p50 and p99 per request type. Prints Markdown; exit status 1 if any request failed.
 
     .venv/bin/python bench/load.py [--database levelup] [--users 64] [--seconds 60] [--short 20]
                                    [--no-replica]
@@ -70,28 +72,44 @@ def main() -> int:
         os.environ.setdefault("LEVELUP_LOAD_SLICE", "/api/v1/observations/?indicator=bench-ind-000"
                                                     "&area_type=LSOA&parent=E08000003&period=latest")
     slice_path = os.environ["LEVELUP_LOAD_SLICE"]
+    cold = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
+    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={args.database}") as conn:
+        cold.write("\n".join(code for (code,) in conn.execute(
+            "SELECT a.code FROM geographies_area a JOIN geographies_areamembership m ON m.area_id = a.id "
+            "JOIN geographies_vintage v ON v.id = m.vintage_id WHERE v.code IN ('LSOA21', 'LAD24') ORDER BY a.code")))
+    cold.close()
+    os.environ["LEVELUP_LOAD_COLD_AREAS"] = cold.name
     lines = [f"### Load: {args.users} clients ({args.database}; gunicorn 2 workers x 8 threads, locust on the "
-             "same 2 CPUs)", "", "| run | request | requests | failures | req/s | p50 ms | p99 ms |",
-             "|---|---|--:|--:|--:|--:|--:|"]
+             "same 2 CPUs)", "", "| run | request | requests | failures | req/s | req/s / floor | p50 ms | p99 ms |",
+             "|---|---|--:|--:|--:|--:|--:|--:|"]
     import urllib.request
 
     def ready(port: int) -> None:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
 
     failures = 0
+    floor = None
 
     def record(label: str, rows: list[dict]) -> None:
-        nonlocal failures
+        nonlocal failures, floor
         for row in rows:
-            if row["Name"] == "first":
-                continue
-            failures += int(row["Failure Count"])
+            if row["Name"] in ("first", "Aggregated") and len(rows) <= 3:
+                continue  # one request type: its own row says it all
+            if row["Name"] != "Aggregated":  # (its failures are the other rows')
+                failures += int(row["Failure Count"])
+            rate = float(row["Requests/s"])
+            if row["Name"] == "healthz":
+                floor = rate
+            share = f"{rate / floor:.2f}" if floor else "–"
             lines.append(f"| {label} | {row['Name']} | {int(row['Request Count']):,} | {row['Failure Count']} | "
-                         f"{float(row['Requests/s']):,.0f} | {row['50%']} | {row['99%']} |")
+                         f"{rate:,.0f} | {share} | {row['50%']} | {row['99%']} |")
 
+    runs = (("trivial", args.short), ("mix", args.seconds), ("profiles", args.short),
+            ("profiles-cold", args.short), ("revalidated", args.short))
     with gunicorn_serving(free_port(), env=env, args=server_args, ready=ready) as port:
-        for scenario, seconds in (("mix", args.seconds), ("profiles", args.short), ("revalidated", args.short)):
+        for scenario, seconds in runs:
             record(f"{scenario} ({seconds} s)", run(port, scenario, args.users, seconds))
+    os.unlink(cold.name)
     notes = []
     primary_dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={args.database}"
     if args.no_replica:

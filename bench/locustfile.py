@@ -1,4 +1,5 @@
-"""Locust users for bench/load.py; LEVELUP_LOAD_SCENARIO picks one: mix, profiles or revalidated."""
+"""Locust users for bench/load.py; LEVELUP_LOAD_SCENARIO picks one: mix, trivial, profiles,
+profiles-cold or revalidated."""
 
 import json
 import os
@@ -9,6 +10,9 @@ from locust import FastHttpUser, constant, task
 SCENARIO = os.environ.get("LEVELUP_LOAD_SCENARIO", "mix")
 LADS = os.environ.get("LEVELUP_LOAD_LADS", "E06000009,E08000003").split(",")
 LSOAS = os.environ.get("LEVELUP_LOAD_LSOAS", "E01005061").split(",")
+# Many distinct areas (a file of codes, one per line), so that profiles are computed, not cached.
+COLD = (open(os.environ["LEVELUP_LOAD_COLD_AREAS"]).read().split() if os.environ.get("LEVELUP_LOAD_COLD_AREAS")
+        else LADS + LSOAS)
 INDICATOR = os.environ.get("LEVELUP_LOAD_INDICATOR", "iod2025-imd-score")
 SLICE = os.environ.get("LEVELUP_LOAD_SLICE",
                        "/api/v1/observations/?indicator=gross-median-weekly-pay&area_type=LAD&period=latest")
@@ -44,8 +48,20 @@ class Mix(FastHttpUser):
         self.client.post("/graphql", data=GRAPHQL, headers={"Content-Type": "application/json"}, name="graphql")
 
 
+class Trivial(FastHttpUser):
+    """The floor: `/healthz`, a view that does nothing, through the same server and middleware."""
+
+    wait_time = constant(0)
+    weight = 1 if SCENARIO == "trivial" else 0
+
+    @task
+    def healthz(self):
+        self.client.get("/healthz", name="healthz")
+
+
 class Profiles(FastHttpUser):
-    """Uncached profiles only."""
+    """Full profiles (200, no conditional request) of the same few areas: after the first request
+    per area and process they come from the server's profile cache."""
 
     wait_time = constant(0)
     weight = 1 if SCENARIO == "profiles" else 0
@@ -53,6 +69,17 @@ class Profiles(FastHttpUser):
     @task
     def profile(self):
         self.client.get(f"/api/v1/areas/{random.choice(LADS + LSOAS)}/profile/", name="profile")
+
+
+class ColdProfiles(FastHttpUser):
+    """Full profiles of areas drawn from tens of thousands: nearly every one is computed."""
+
+    wait_time = constant(0)
+    weight = 1 if SCENARIO == "profiles-cold" else 0
+
+    @task
+    def profile(self):
+        self.client.get(f"/api/v1/areas/{random.choice(COLD)}/profile/", name="profile (distinct areas)")
 
 
 class Revalidated(FastHttpUser):

@@ -10,9 +10,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import caches
 
 from geographies.models import Area, AreaAncestor, AreaMembership, Vintage
 from indicators.models import Indicator, Observation
+from levelup_api.core.caching import data_version
 
 from .models import Metric, Mission, Target
 
@@ -146,8 +148,26 @@ def profiles(*, areas: list[Area]) -> list[dict]:
     return out
 
 
+def cached_profiles(*, areas: list[Area]) -> list[dict]:
+    """`profiles()`, each area's rows kept in the process's profile cache for the current data
+    version (levelup_api.core.caching.data_version: a load or a curator's edit starts a new one, so
+    nothing stale is served); only the areas not cached are computed, in one batch."""
+    if not settings.LEVELUP["PROFILE_CACHE"] or not areas:
+        return profiles(areas=areas)
+    cache, version = caches["profiles"], data_version()
+    keys = {area.id: f"profile:{version!r}:{area.id}" for area in areas}
+    found = cache.get_many(list(keys.values()))
+    missing = [area for area in areas if keys[area.id] not in found]
+    computed: dict[str, list[dict]] = defaultdict(list)
+    for row in profiles(areas=missing):
+        computed[row["area_code"]].append(row)
+    cache.set_many({keys[area.id]: computed[area.code] for area in missing})
+    return [row for area in areas
+            for row in (found[keys[area.id]] if keys[area.id] in found else computed[area.code])]
+
+
 def area_profile(*, area: Area) -> list[dict]:
-    return profiles(areas=[area])
+    return cached_profiles(areas=[area])
 
 
 def profile_areas(*, parent: Area, vintage: Vintage) -> list[Area]:

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connection
-from django.http import HttpResponseNotModified
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import http_date, parse_http_date_safe
+from rest_framework.response import Response
+
+from .renderers import ORJSONRenderer
 
 # Everything that changes what the API answers: loads, and edits curators make in the admin
 # (each of these tables has an index on its date).
@@ -41,6 +46,21 @@ def data_version() -> float:
             _cache["version"] = cursor.fetchone()[0]
         _cache["at"] = now
     return _cache["version"]
+
+
+def rendered_once(request, build: Callable[[], object]) -> HttpResponse:
+    """The JSON document `build()` returns, rendered once per data version and full path and kept in
+    this process's profile cache (settings.LEVELUP["PROFILE_CACHE"]); later requests get the same
+    bytes without touching the database. An error raised by `build()` is never cached."""
+    if not settings.LEVELUP["PROFILE_CACHE"]:
+        return Response(build())
+    cache = caches["profiles"]
+    key = f"json:{data_version()!r}:{request.get_full_path()}"
+    body = cache.get(key)
+    if body is None:
+        body = ORJSONRenderer().render(build())
+        cache.set(key, body)
+    return HttpResponse(body, content_type=ORJSONRenderer.media_type)
 
 
 class ConditionalGetMiddleware:

@@ -68,7 +68,13 @@ MIDDLEWARE = [
 
 # Quota counters are shared by every worker process, so they live in the database
 # (`python manage.py createcachetable` makes the table; `make run` does).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "levelup_cache"}}
+CACHES = {
+    # Shared by the processes: quota counters.
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "levelup_cache"},
+    # Per process: computed area profiles, keyed by the data version (missions.selectors.cached_profiles).
+    "profiles": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "levelup-profiles",
+                 "TIMEOUT": 3600, "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("LEVELUP_PROFILE_CACHE_ENTRIES", "2000"))}},
+}
 
 ROOT_URLCONF = "levelup_api.urls"
 WSGI_APPLICATION = "levelup_api.wsgi.application"
@@ -143,6 +149,8 @@ LEVELUP = {
     # HTTP caching: ETags from the data version, re-read at most every DATA_VERSION_SECONDS.
     "HTTP_CACHING": True,
     "DATA_VERSION_SECONDS": 2.0,
+    # Computed profiles kept per process for the current data version (off: computed every time).
+    "PROFILE_CACHE": os.environ.get("LEVELUP_PROFILE_CACHE", "on").lower() not in ("0", "off", "false", "no"),
     "CACHE_MAX_AGE": 300,
     # GraphQL: estimated cost limit (field values), list sizes assumed for unpaged list fields,
     # the page assumed when first/last is a variable, and a statement timeout per request.

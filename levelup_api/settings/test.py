@@ -9,5 +9,6 @@ STATIC_ROOT = None  # nothing is collected in tests
 
 # Quotas are tested on their own (tests/api/test_quotas.py turns them on); counters in memory.
 LEVELUP["QUOTAS_ENABLED"] = False  # noqa: F405
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # noqa: F405
 LEVELUP["HTTP_CACHING"] = False  # noqa: F405  (tests/api/test_http.py turns it on)
+LEVELUP["PROFILE_CACHE"] = False  # noqa: F405  (tests/missions/test_missions.py turns it on)

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from geographies.api.views import get_area, param_vintage
 from geographies.models import Area, AreaType, Vintage
 from indicators.models import Indicator
+from levelup_api.core.caching import rendered_once
 from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
 from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
 
@@ -151,11 +152,15 @@ class AreaProfileView(JSONErrorsMixin, APIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
 
     def get(self, request, code: str):
-        area = get_area(code, relations=set())
-        rows = selectors.area_profile(area=area)
         if request.accepted_renderer.format == "csv":
-            return _csv(rows, selectors.PROFILE_COLUMNS, f"profile-{area.code}.csv")
-        return Response({"area": {"code": area.code, "name": area.name}, "indicators": rows})
+            area = get_area(code, relations=set())
+            return _csv(selectors.area_profile(area=area), selectors.PROFILE_COLUMNS, f"profile-{area.code}.csv")
+
+        def document() -> dict:
+            area = get_area(code, relations=set())
+            return {"area": {"code": area.code, "name": area.name}, "indicators": selectors.area_profile(area=area)}
+
+        return rendered_once(request, document)
 
 
 @extend_schema(
@@ -179,7 +184,7 @@ class ProfileListView(JSONErrorsMixin, APIView):
             raise BadParameter("parent", f"unknown area code {code}")
         vintage = _vintage(request, type_parameter="type")
         areas = selectors.profile_areas(parent=parent, vintage=vintage)
-        rows = selectors.profiles(areas=areas)
+        rows = selectors.cached_profiles(areas=areas)
         if request.accepted_renderer.format == "csv":
             return _csv(rows, selectors.PROFILE_COLUMNS, f"profiles-{parent.code}-{vintage.code}.csv")
         return Response({"parent": parent.code, "vintage": vintage.code, "areas": len(areas), "rows": rows})

@@ -5,7 +5,11 @@ import csv
 import io
 
 import pytest
+from django.core.cache import caches
 
+import levelup_api.core.caching
+import missions.selectors
+from indicators.models import Observation
 from missions.selectors import compare, status_open_sdg, trend
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +97,39 @@ def test_query_counts_are_fixed(api, django_assert_num_queries):
     for number in (7, 1):
         with django_assert_num_queries(8):
             api.get(f"/api/v1/missions/{number}/progress/", {"area_type": "LAD", "vintage": "LAD23"})
+
+
+def test_profile_cache_serves_a_computed_profile_until_the_data_version_changes(api, django_assert_num_queries,
+                                                                               monkeypatch, settings):
+    uncached = api.get("/api/v1/areas/E06000009/profile/").json()
+    uncached_list = api.get("/api/v1/profiles/", {"parent": "E12000002", "type": "LAD"}).json()
+    settings.LEVELUP = {**settings.LEVELUP, "PROFILE_CACHE": True}
+    caches["profiles"].clear()
+    version = [1.0]
+    for module in (missions.selectors, levelup_api.core.caching):
+        monkeypatch.setattr(module, "data_version", lambda: version[0])
+    with django_assert_num_queries(6):
+        assert api.get("/api/v1/areas/E06000009/profile/").json() == uncached
+    with django_assert_num_queries(0):  # the rendered document comes from the cache
+        assert api.get("/api/v1/areas/E06000009/profile/").json() == uncached
+    with django_assert_num_queries(1):  # the same rows as CSV: only the area is read
+        assert api.get("/api/v1/areas/E06000009/profile/", {"format": "csv"}).status_code == 200
+    # Blackpool is cached; the region's other districts are computed in one batch, and cached too.
+    assert api.get("/api/v1/profiles/", {"parent": "E12000002", "type": "LAD"}).json() == uncached_list
+    with django_assert_num_queries(4):  # parent, area type, vintage, areas: no observation is read
+        assert api.get("/api/v1/profiles/", {"parent": "E12000002", "type": "LAD"}).json() == uncached_list
+
+    def pay() -> float:
+        rows = api.get("/api/v1/areas/E06000009/profile/").json()["indicators"]
+        return next(r["value"] for r in rows if r["indicator"] == "gross-median-weekly-pay")
+
+    Observation.objects.filter(area__code="E06000009", indicator__slug="gross-median-weekly-pay",
+                               is_current=True).update(value=123.4, lci=None, uci=None)
+    assert pay() == 539.9  # same data version: the cached profile
+    version[0] = 2.0  # a load or an edit finished
+    assert pay() == 123.4
+    assert api.get("/api/v1/areas/E99999999/profile/").status_code == 404  # errors are not cached
+    assert api.get("/api/v1/areas/E99999999/profile/").status_code == 404
 
 
 @pytest.mark.parametrize(("value", "lci", "uci", "bench", "polarity", "expected"), [
