@@ -336,9 +336,14 @@ INTERRUPTED = "interrupted: the loading process ended before it finished (killed
 def load_lock(dataset: str):
     """One load of a dataset at a time, across processes: a PostgreSQL session advisory lock, which
     the server drops when the process dies. Holding it, any run still marked running belongs to
-    a process that died mid-load (its transaction was rolled back): it is marked failed."""
+    a process that died mid-load (its transaction was rolled back): it is marked failed.
+
+    The session also asks the server to check every second, during a long statement, that the
+    process is still there: a killed load's statement is cancelled (and its lock dropped) within a
+    second rather than when the statement would have finished."""
     key = int.from_bytes(hashlib.sha256(f"levelup-load:{dataset}".encode()).digest()[:8], "big", signed=True)
     with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('client_connection_check_interval', '1s', false)")
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         if not cursor.fetchone()[0]:
             raise IngestError(dataset, f"another load of {dataset} is running; try again when it has finished")

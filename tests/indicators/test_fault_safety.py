@@ -38,6 +38,14 @@ def snapshot() -> tuple:
     return releases, Observation.objects.filter(release__dataset__slug="iod2025").count()
 
 
+def load_sessions() -> int:
+    """Server sessions holding an advisory lock (a load's), other than this one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
 def test_a_killed_load_changes_nothing_and_the_next_one_succeeds():
     before = snapshot()
     assert before[1] > 800_000
@@ -50,6 +58,12 @@ def test_a_killed_load_changes_nothing_and_the_next_one_succeeds():
     killed.send_signal(signal.SIGKILL)
     killed.wait(30)
     assert killed.returncode == -signal.SIGKILL
+    # The server notices the dead client within a second even mid-statement
+    # (client_connection_check_interval), rolls its transaction back and drops its lock.
+    deadline = time.monotonic() + 10
+    while load_sessions():
+        assert time.monotonic() < deadline, "the killed load's server session is still running"
+        time.sleep(0.2)
     assert snapshot() == before  # PostgreSQL rolled the load's transaction back
     lost = IngestRun.objects.get(source=SOURCE, state=IngestRun.State.RUNNING)
 
