@@ -14,6 +14,7 @@ from graphql import GraphQLError, ValidationRule
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, IntValueNode, OperationDefinitionNode
 
 from levelup_api.core import replicas
+from levelup_api.core.quotas import quota_refusal
 
 
 def _size(field: FieldNode, variables_unknown: int) -> int:
@@ -55,6 +56,10 @@ class CostLimitRule(ValidationRule):
 
 class LimitedGraphQLView(GraphQLView):
     validation_rules = (depth_limit_validator(max_depth=10), CostLimitRule)
+
+    def dispatch(self, request, *args, **kwargs):
+        # The REST API's quota (per IP, or per API key), counted on the same counters.
+        return quota_refusal(request) or super().dispatch(request, *args, **kwargs)
 
     def execute_graphql_request(self, *args, **kwargs):
         """The whole query reads from one database (a replica when one is healthy), in one

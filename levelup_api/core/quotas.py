@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 
 from django.conf import settings
+from django.http import JsonResponse
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from .models import ApiKey
@@ -67,6 +70,26 @@ class QuotaThrottle(SimpleRateThrottle):
         if isinstance(request.auth, ApiKey):
             return f"quota:key:{request.auth.pk}"
         return f"quota:ip:{self.get_ident(request)}"
+
+
+def quota_refusal(request) -> JsonResponse | None:
+    """The REST API's quota for a view outside DRF (GraphQL): the same key check and counters, the
+    same headers; None when the request may go on, else the GraphQL-shaped 401 or 429."""
+    if not settings.LEVELUP["QUOTAS_ENABLED"]:
+        return None
+    wrapped = Request(request, authenticators=[ApiKeyAuthentication()])
+    try:
+        wrapped.auth  # noqa: B018  (authenticates the key, if one is given)
+    except exceptions.AuthenticationFailed as exc:
+        return JsonResponse({"errors": [{"message": str(exc.detail)}]}, status=401)
+    throttle = QuotaThrottle()
+    if throttle.allow_request(wrapped, None):
+        return None
+    wait = math.ceil(throttle.wait() or 1)
+    refused = JsonResponse({"errors": [{"message": f"Request was throttled: {throttle.rate}. "
+                                                   f"Expected available in {wait} seconds."}]}, status=429)
+    refused["Retry-After"] = str(wait)
+    return refused
 
 
 class QuotaHeadersMiddleware:

@@ -44,6 +44,25 @@ def test_anonymous_quota_then_429_with_retry_after_and_a_key_lifts_it(client):
     assert client.get(AREA, HTTP_X_API_KEY=key + "x").status_code == 401
 
 
+@levelup(QUOTAS_ENABLED=True, QUOTAS={**settings.LEVELUP["QUOTAS"], "anon": "3/min"})
+def test_graphql_counts_against_the_same_quota(client):
+    query = json.dumps({"query": '{ area(code: "E06000009") { name } }'})
+    assert client.get(AREA)["X-RateLimit-Remaining"] == "2"
+    answered = client.post("/graphql", query, content_type="application/json")
+    assert answered.status_code == 200 and answered.json()["data"]["area"]["name"] == "Blackpool"
+    assert answered["X-RateLimit-Remaining"] == "1"
+    client.post("/graphql", query, content_type="application/json")
+    refused = client.post("/graphql", query, content_type="application/json")
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    assert "throttled" in refused.json()["errors"][0]["message"]
+    assert client.get(AREA).status_code == 429  # one budget for REST and GraphQL
+    _, key = api_key_make(name="dashboard")
+    with_key = client.post("/graphql", query, content_type="application/json", HTTP_X_API_KEY=key)
+    assert with_key.status_code == 200 and with_key["X-RateLimit-Limit"] == "600"
+    assert client.post("/graphql", query, content_type="application/json",
+                       HTTP_X_API_KEY="bad.key").status_code == 401
+
+
 @levelup(HTTP_CACHING=True)
 def test_etag_and_last_modified_answer_conditional_requests_with_304(client):
     first = client.get(AREA)
