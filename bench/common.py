@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Benchmarks measure the API, not its quotas: neither in-process requests (after django.setup())
+# nor the servers started below count against any.
+os.environ.setdefault("LEVELUP_QUOTAS", "off")
 START_TIMEOUT_S = 60.0
 
 

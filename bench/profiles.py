@@ -6,8 +6,9 @@ mission's district progress within 300 ms.
     .venv/bin/python bench/profiles.py [--database levelup] [--area E06000009] [--lsoa E01005061]
         [--mission 7] [--vintage LAD23] [--repeat 30] [--warmup 3]
 
-Against `levelup` (the real load) it measures a district's and an LSOA's profile and a mission's
-district progress; against `levelup_bench` (10.7 million synthetic rows, see bench/observations.py;
+Against `levelup` (the real load) it measures a district's and an LSOA's profile, computed on
+every request (a server with `LEVELUP_PROFILE_CACHE=off`) and repeated from the profile cache (a
+server with it on), and a mission's district progress; against `levelup_bench` (10.7 million synthetic rows, see bench/observations.py;
 no missions are loaded there) the LSOA profile at that scale. Prints one Markdown section.
 """
 
@@ -78,29 +79,35 @@ def main() -> int:
     with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{args.database}", autocommit=True) as db:
         rows_current = db.execute("SELECT count(*) FROM indicators_observation WHERE is_current").fetchone()[0]
         has_missions = db.execute("SELECT EXISTS (SELECT 1 FROM missions_mission)").fetchone()[0]
-        with gunicorn_serving(free_port(), env=env, args=("-w", "2", "--threads", "4", "--worker-class", "gthread"),
-                              ready=lambda port: get(http.client.HTTPConnection("127.0.0.1", port, timeout=5),
-                                                     "/api/v1/missions/")) as port:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            cases = [(f"profile of {code}", f"/api/v1/areas/{code}/profile/", code) for code in (args.area, args.lsoa)]
-            if has_missions:
-                cases.append((f"mission {args.mission} progress on {args.vintage}",
-                              f"/api/v1/missions/{args.mission}/progress/?vintage={args.vintage}", None))
-            results = []
-            for label, path, code in cases:
-                api, sql, n = [], [], 0
-                for i in range(args.warmup + args.repeat):
-                    t0 = time.perf_counter()
-                    if code:
-                        n = limit(db, code)
-                    t1 = time.perf_counter()
-                    get(conn, path)
-                    t2 = time.perf_counter()
-                    if i >= args.warmup:
-                        sql.append((t1 - t0) * 1000)
-                        api.append((t2 - t1) * 1000)
-                results.append((label, n, statistics.median(sql) if code else None, statistics.median(api),
-                                25.0 if code else 300.0))
+        results = []
+        # First computed on every request (the profile cache off), then as a server with the cache
+        # answers a repeated request (the first request of each area, a warm-up, fills it).
+        for cache in ("off", "on"):
+            with gunicorn_serving(free_port(), env={**env, "LEVELUP_PROFILE_CACHE": cache},
+                                  args=("-w", "2", "--threads", "4", "--worker-class", "gthread"),
+                                  ready=lambda port: get(http.client.HTTPConnection("127.0.0.1", port, timeout=5),
+                                                         "/api/v1/missions/")) as port:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                suffix = "" if cache == "off" else ", repeated (profile cache)"
+                cases = [(f"profile of {code}{suffix}", f"/api/v1/areas/{code}/profile/", code)
+                         for code in (args.area, args.lsoa)]
+                if has_missions and cache == "off":
+                    cases.append((f"mission {args.mission} progress on {args.vintage}",
+                                  f"/api/v1/missions/{args.mission}/progress/?vintage={args.vintage}", None))
+                for label, path, code in cases:
+                    api, sql, n = [], [], 0
+                    for i in range(args.warmup + args.repeat):
+                        t0 = time.perf_counter()
+                        if code:
+                            n = limit(db, code)
+                        t1 = time.perf_counter()
+                        get(conn, path)
+                        t2 = time.perf_counter()
+                        if i >= args.warmup:
+                            sql.append((t1 - t0) * 1000)
+                            api.append((t2 - t1) * 1000)
+                    results.append((label, n, statistics.median(sql) if code else None, statistics.median(api),
+                                    25.0 if code else 300.0))
     lines = [f"### Profiles and progress over HTTP ({args.database}: {rows_current:,} current observations; "
              f"{args.repeat} runs after {args.warmup} warm-ups)", "",
              "| request | rows read | limit p50 ms (SQL + orjson) | API p50 ms | ratio | target | result |",
