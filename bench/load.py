@@ -34,11 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(port: int, scenario: str, users: int, seconds: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "bench/locustfile.py"),
-                        "--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host",
-                        f"http://127.0.0.1:{port}", "--csv", f"{tmp}/run", "--only-summary"],
-                       env={**os.environ, "LEVELUP_LOAD_SCENARIO": scenario}, cwd=ROOT,
-                       capture_output=True, text=True, check=False)
+        done = subprocess.run([str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "bench/locustfile.py"),
+                               "--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host",
+                               f"http://127.0.0.1:{port}", "--csv", f"{tmp}/run", "--only-summary"],
+                              env={**os.environ, "LEVELUP_LOAD_SCENARIO": scenario}, cwd=ROOT,
+                              capture_output=True, text=True, check=False)
+        if not Path(f"{tmp}/run_stats.csv").exists():
+            raise SystemExit(f"locust ({scenario}) exited with {done.returncode} and no statistics:\n"
+                             f"{done.stderr[-3000:]}")
         with open(f"{tmp}/run_stats.csv") as fh:
             return list(csv.DictReader(fh))
 
@@ -109,7 +112,6 @@ def main() -> int:
     with gunicorn_serving(free_port(), env=env, args=server_args, ready=ready) as port:
         for scenario, seconds in runs:
             record(f"{scenario} ({seconds} s)", run(port, scenario, args.users, seconds))
-    os.unlink(cold.name)
     notes = []
     primary_dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={args.database}"
     if args.no_replica:
@@ -122,18 +124,25 @@ def main() -> int:
                                                    "LEVELUP_REPLICA_CHECK_SECONDS": "1"},
                                  args=server_args, ready=ready) as port:
             half = args.seconds / 2
-            stopper = threading.Timer(half, replica.stop, kwargs={"mode": "immediate"})
             sessions = []
-            threading.Timer(half - 1, lambda: sessions.append(replica_sessions(replica.dsn(args.database)))).start()
-            stopper.start()
-            rows = run(port, "mix", args.users, args.seconds)
-            stopper.join()
+            timers = [threading.Timer(half - 1, lambda: sessions.append(replica_sessions(replica.dsn(args.database)))),
+                      threading.Timer(half, replica.stop, kwargs={"mode": "immediate"})]
+            for timer in timers:
+                timer.daemon = True
+                timer.start()
+            try:
+                rows = run(port, "mix", args.users, args.seconds)
+            finally:
+                for timer in timers:
+                    timer.cancel()
+                    timer.join()
             record(f"mix, replica stopped at {half:g} s ({args.seconds} s)", rows)
         notes.append(f"Replica run: reads on a streaming replica of this cluster (`pg_basebackup`, hot standby on "
                      f"loopback) that held {sessions[0] if sessions else '?'} server sessions a second before "
                      f"`pg_ctl stop -m immediate` stopped it at {half:g} s; the rest of the run read from the "
                      "primary.")
     notes.insert(0, f"Slice: `{slice_path}`.")
+    os.unlink(cold.name)
     lines += ["", *notes, f"Failures in all: {failures}.", f"Command: `{command_line()}` "
               f"(wall time {time.perf_counter() - started:.0f} s)"]
     print("\n".join(lines))
