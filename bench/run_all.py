@@ -22,6 +22,7 @@ minutes); the others use the loaded `levelup` database.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -68,6 +69,31 @@ def replace_section(document: str, name: str, body: str) -> str:
     return f"{document.rstrip()}\n\n## `{name}`\n\n{block}\n"
 
 
+def machine() -> str:
+    """What this machine is and how fast, so runs on different machines can be told apart: the CPU,
+    a fixed Python loop and a fixed PostgreSQL scan (both single-threaded), measured once per run
+and written under every section it writes."""
+    import platform
+
+    import psycopg
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    python_s = time.perf_counter() - started
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+        started = time.perf_counter()
+        conn.execute("SELECT count(*) FROM generate_series(1, 10000000)").fetchone()
+        sql_s = time.perf_counter() - started
+    return (f"Machine: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, PostgreSQL {version}. "
+            f"Speed reference (lower is faster): a Python loop of 10 million additions {python_s:.2f} s, "
+            f"`SELECT count(*) FROM generate_series(1, 10000000)` {sql_s:.2f} s.")
+
+
 def run(bench: Bench) -> tuple[int, str, float]:
     command = [sys.executable, *bench.args]
     started = time.perf_counter()
@@ -89,13 +115,14 @@ def main() -> int:
         parser.error(f"--only: unknown benchmark(s) {', '.join(sorted(unknown))}")
     chosen = [b for b in BENCHMARKS if (not only or b.name in only) and not (args.skip_scale and b.scale)]
     failed = []
+    reference = machine() if chosen else ""
     for bench in chosen:
         status, output, seconds = run(bench)
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         command = " ".join([".venv/bin/python", *bench.args])
         header = (f"_Measured {stamp} by `make bench` with `{command}`: {seconds:.0f} s, exit status {status}"
                   f"{'' if status == 0 else ' (FAILED: see the output below)'}._")
-        body = f"{header}\n\n{output.strip() or '(no output)'}"
+        body = f"{header}\n\n{output.strip() or '(no output)'}\n\n{reference}"
         args.doc.write_text(replace_section(args.doc.read_text(), bench.name, body))
         if status != 0:
             failed.append(bench.name)

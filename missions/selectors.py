@@ -113,11 +113,14 @@ def profiles(*, areas: list[Area]) -> list[dict]:
                              "value", "lci", "uci", "status", "rank", "rank_of")
                 .order_by("area_id", "indicator_id", "period__end", "period__start")):
         by_area[row[0]][row[1]].append(_Obs(*row[2:]))
-    indicators = {i.id: i for i in Indicator.objects.filter(id__in={k for a in areas for k in by_area[a.id]})}
+    # Only the fields a row shows, and no default ordering (it would join for nothing).
+    indicators = {i.id: i for i in Indicator.objects.filter(id__in={k for a in areas for k in by_area[a.id]})
+                  .only("id", "slug", "title", "unit", "polarity").order_by()}
     missions: dict[int, list[int]] = defaultdict(list)
-    for ind, number in Metric.objects.filter(indicator_id__in=indicators).values_list("indicator_id", "mission__number"):
+    for ind, number in (Metric.objects.filter(indicator_id__in=indicators).order_by()
+                        .values_list("indicator_id", "mission__number")):
         missions[ind].append(number)
-    codes = dict(Area.objects.filter(id__in=comparator_ids).values_list("id", "code"))
+    codes = dict(Area.objects.filter(id__in=comparator_ids).order_by().values_list("id", "code"))
     out = []
     for area in areas:
         links = bench.get(area.id, {})
