@@ -48,18 +48,19 @@ def data_version() -> float:
     return _cache["version"]
 
 
-def rendered_once(request, build: Callable[[], object]) -> HttpResponse:
-    """The JSON document `build()` returns, rendered once per data version and full path and kept in
-    this process's profile cache (settings.LEVELUP["PROFILE_CACHE"]); later requests get the same
-    bytes without touching the database. An error raised by `build()` is never cached."""
+def rendered_once(key: str, build: Callable[[], object]) -> HttpResponse:
+    """The JSON document `build()` returns, rendered once per data version and `key` (say which
+    resource; never the raw query string, which a client could vary without end) and kept in this
+    process's profile cache (settings.LEVELUP["PROFILE_CACHE"]); later requests get the same bytes
+    without touching the database. An error raised by `build()` is never cached."""
     if not settings.LEVELUP["PROFILE_CACHE"]:
         return Response(build())
     cache = caches["profiles"]
-    key = f"json:{data_version()!r}:{request.get_full_path()}"
-    body = cache.get(key)
+    versioned = f"json:{data_version()!r}:{key}"
+    body = cache.get(versioned)
     if body is None:
         body = ORJSONRenderer().render(build())
-        cache.set(key, body)
+        cache.set(versioned, body)
     return HttpResponse(body, content_type=ORJSONRenderer.media_type)
 
 

@@ -73,7 +73,7 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "levelup_cache"},
     # Per process: computed area profiles, keyed by the data version (missions.selectors.cached_profiles).
     "profiles": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "levelup-profiles",
-                 "TIMEOUT": 3600, "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("LEVELUP_PROFILE_CACHE_ENTRIES", "2000"))}},
+                 "TIMEOUT": 3600, "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("LEVELUP_PROFILE_CACHE_ENTRIES", "1000"))}},
 }
 
 ROOT_URLCONF = "levelup_api.urls"

@@ -160,7 +160,7 @@ class AreaProfileView(JSONErrorsMixin, APIView):
             area = get_area(code, relations=set())
             return {"area": {"code": area.code, "name": area.name}, "indicators": selectors.area_profile(area=area)}
 
-        return rendered_once(request, document)
+        return rendered_once(f"profile:{code.strip().upper()}", document)
 
 
 @extend_schema(
