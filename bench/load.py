@@ -46,12 +46,6 @@ def run(port: int, scenario: str, users: int, seconds: int) -> list[dict]:
             return list(csv.DictReader(fh))
 
 
-def replica_sessions(dsn: str) -> int:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'levelup-replica-read'"
-                            ).fetchone()[0]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="levelup")
@@ -125,7 +119,7 @@ def main() -> int:
                                  args=server_args, ready=ready) as port:
             half = args.seconds / 2
             sessions = []
-            timers = [threading.Timer(half - 1, lambda: sessions.append(replica_sessions(replica.dsn(args.database)))),
+            timers = [threading.Timer(half - 1, lambda: sessions.append(replica.reader_sessions(args.database))),
                       threading.Timer(half, replica.stop, kwargs={"mode": "immediate"})]
             for timer in timers:
                 timer.daemon = True

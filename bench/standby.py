@@ -64,11 +64,22 @@ class Standby:
         subprocess.run([*self.prefix, str(self.bin / "pg_ctl"), "-D", str(self.datadir), "-w", *args],
                        check=True, capture_output=True, text=True)
 
+    def reader_sessions(self, dbname: str) -> int:
+        """How many sessions the API's read connections hold on this replica."""
+        return reader_sessions(self.dsn(dbname))
+
     def stop(self, mode: str = "immediate") -> None:
         """Stop the postmaster (`immediate`: as if the machine died; no clean shutdown)."""
         if self.running:
             self.pg_ctl("stop", "-m", mode)
             self.running = False
+
+
+def reader_sessions(dsn: str) -> int:
+    """Sessions opened by the API's replica connections (their application_name) on a server."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'levelup-replica-read'"
+                            ).fetchone()[0]
 
 
 def wait_caught_up(primary_dsn: str, standby_dsn: str, timeout: float = CATCH_UP_TIMEOUT_S) -> None:
