@@ -26,13 +26,19 @@ class ParsedPeriod:
     label: str
 
 
-def _add(start: dt.date, n: int, unit: str) -> dt.date:
-    if unit == "D":
-        return start + dt.timedelta(days=n)
-    months = n * 12 if unit == "Y" else n
-    y, m = divmod(start.month - 1 + months, 12)
-    year, month = start.year + y, m + 1
-    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+def _end(text: str, start: dt.date, n: int, unit: str) -> dt.date:
+    """The last day of `n` units from `start`; a period whose end Python's dates cannot reach (they
+    stop at 9999-12-31) is refused."""
+    try:
+        if unit == "D":
+            return start + dt.timedelta(days=n - 1)
+        months = n * 12 if unit == "Y" else n
+        y, m = divmod(start.month - 1 + months, 12)
+        year, month = start.year + y, m + 1
+        following = start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+        return following - dt.timedelta(days=1)
+    except (ValueError, OverflowError):
+        raise PeriodError(f"{text!r}: the period ends too late (dates stop at 9999-12-31)") from None
 
 
 def period_parse(text: str) -> ParsedPeriod:
@@ -49,13 +55,13 @@ def period_parse(text: str) -> ParsedPeriod:
         raise PeriodError(f"{text!r}: {exc}") from None
     if n is None:
         if day is None:  # YYYY-MM: the month
-            end = _add(start, 1, "M") - dt.timedelta(days=1)
+            end = _end(text, start, 1, "M")
             return ParsedPeriod(raw, start, end, "P1M", "month", start.strftime("%b %Y"))
         return ParsedPeriod(raw, start, start, "", "point_in_time", start.isoformat())
     n = int(n)
     if n == 0:
         raise PeriodError(f"{text!r}: zero-length period")
-    end = _add(start, n, unit) - dt.timedelta(days=1)
+    end = _end(text, start, n, unit)
     duration = f"P{n}{unit}"
     if unit == "Y" and n == 1:
         if (start.month, start.day) == (1, 1):

@@ -68,7 +68,7 @@ def test_missing_required_column(tmp_path):
 
 # Property tests: whatever bytes a file holds, staging either stages it or raises IngestError
 # naming the file, never another error, and nothing with a NUL reaches PostgreSQL.
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from indicators.ingest.periods import PeriodError, period_parse  # noqa: E402
@@ -93,6 +93,10 @@ def test_any_bytes_are_staged_or_rejected_cleanly(tmp_path, parts, noise, encodi
 
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=30) | st.from_regex(r"\d{4}-\d{2}(-\d{2})?(/P\d{1,3}[YMD])?", fullmatch=True))
+@example(text="9904-01/P96Y")  # found by this test: it ran past year 9999 and raised a bare ValueError
+@example(text="9999-12")
+@example(text="9999-12-31/P1D")
+@example(text="9999-12-31/P2D")
 def test_period_parser_accepts_or_rejects_cleanly(text):
     try:
         parsed = period_parse(text)
