@@ -52,7 +52,7 @@ class Standby:
     datadir: Path
     bin: Path
     prefix: list[str]
-    running: bool = True
+    running: bool = False
 
     def dsn(self, dbname: str) -> str:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}"
@@ -113,7 +113,7 @@ def streaming_standby(primary_dsn: str, dbname: str) -> Iterator[Standby]:
     primary = psycopg.conninfo.conninfo_to_dict(primary_dsn)
     if prefix:
         shutil.chown(parent, "postgres")
-    standby = Standby(port=free_port(), datadir=datadir, bin=bin_dir, prefix=prefix, running=False)
+    standby = Standby(port=free_port(), datadir=datadir, bin=bin_dir, prefix=prefix)
     try:
         subprocess.run([*prefix, str(bin_dir / "pg_basebackup"), "-h", str(primary.get("host", "127.0.0.1")),
                         "-p", str(primary.get("port", 5432)), "-U", str(primary.get("user", "postgres")),
