@@ -10,18 +10,13 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
 
+from levelup_api.core.params import ParameterError
 from levelup_api.core.replicas import read_connection
 
 from .models import Area, AreaAncestor, AreaChange, AreaLink, AreaMembership, AreaType, Boundary, Vintage
 
-
-class SelectorError(ValueError):
-    """A request that cannot be answered as asked; `parameter` names the culprit."""
-
-    def __init__(self, parameter: str, message: str):
-        super().__init__(message)
-        self.parameter = parameter
-        self.message = message
+# The one parameter error (levelup_api.core.params); this name is kept for the callers that catch it.
+SelectorError = ParameterError
 
 
 def area_type_list() -> QuerySet[AreaType]:

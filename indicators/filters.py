@@ -1,36 +1,115 @@
-"""FilterSets for indicators and observations, shared by REST and GraphQL."""
+"""The indicator concepts of the parameter layer (`indicator`, `period`, `as_of`, `method`,
+`weight`, `harmonise`, `explain`) and one declaration per endpoint, shared by REST and GraphQL."""
 
 from __future__ import annotations
 
-import django_filters as filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
-from drf_spectacular.drainage import set_override
 
-from geographies.filters import CodeChoiceFilter
-from geographies.models import Area, AreaType, Vintage
+from geographies.filters import CodeChoiceFilter, area_param, parent_param, same_type, type_param, vintage_param
+from levelup_api.core.params import (
+    BooleanParam,
+    ChoiceParam,
+    DateParam,
+    ListParam,
+    NumberParam,
+    Params,
+    StringParam,
+    cursor_param,
+    page_size_param,
+)
 
 from .models import Indicator, Observation, Status
 
+# JSON pages of observations (the CSV is never paged).
+OBSERVATION_PAGE_DEFAULT = 10_000
+OBSERVATION_PAGE_MAX = 100_000
 
-def _describe(f: filters.Filter, schema_type: str = "string") -> filters.Filter:
-    set_override(f, "field", {"type": schema_type, "description": f.extra.get("help_text", "")})
-    return f
+
+class StrippedModelChoiceField(forms.ModelChoiceField):
+    def to_python(self, value):
+        return super().to_python(value.strip() if isinstance(value, str) else value)
 
 
-class IndicatorFilterSet(filters.FilterSet):
-    q = filters.CharFilter(method="filter_q", help_text="Words in the slug, title or description.")
-    topic = filters.CharFilter(method="filter_topic", help_text="Topic tag, e.g. deprivation, earnings.")
-    capital = filters.CharFilter(method="filter_capital",
-                                 help_text="One of the six capitals: physical, intangible, human, financial, social, institutional.")
-    measure = filters.ChoiceFilter(choices=Indicator.Measure.choices, help_text="Measure type.")
-    polarity = filters.ChoiceFilter(choices=Indicator.Polarity.choices, help_text="Which direction is better.")
-    area_type = CodeChoiceFilter(queryset=AreaType.objects.all(), field_name="area_type",
-                                 help_text="Only indicators with current values for areas of this type (LSOA, LAD ...).")
+class SlugChoiceFilter(CodeChoiceFilter):
+    """An indicator by its slug (case as published); an unknown slug is a 400 naming the parameter."""
+
+    field_class = StrippedModelChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", Indicator.objects.all())
+        kwargs["to_field_name"] = "slug"
+        kwargs.setdefault("error_messages", {"invalid_choice": "unknown indicator %(value)s; see /api/v1/indicators/"})
+        super().__init__(*args, **kwargs)
+
+
+# -- the concepts -------------------------------------------------------------------------------------
+def indicator_param(help_text: str = "Indicator slugs, comma-separated; see /api/v1/indicators/.",
+                    **kwargs) -> ListParam:
+    return ListParam(help_text=help_text, max_items=200, **kwargs)
+
+
+def period_param(help_text: str = "Periods, comma-separated: ISO 8601 (2021-04-01/P1Y), a label (2021/22), a year "
+                                  "(every period starting in it), `latest` or `latest-N` (N up to 50): per "
+                                  "indicator, the newest period with a value for the areas asked (their type and "
+                                  "vintage), or N before it.") -> ListParam:
+    return ListParam(help_text=help_text, max_items=100)
+
+
+def as_of_param() -> DateParam:
+    return DateParam(help_text="YYYY-MM-DD: values as published on that date (the release then current).")
+
+
+def harmonise_param() -> BooleanParam:
+    return BooleanParam(help_text="With `vintage`: every value on that vintage, published where it exists and "
+                                  "converted from predecessor areas otherwise (`flag` says which); unpaginated.")
+
+
+def explain_param() -> BooleanParam:
+    return BooleanParam(help_text="List the inputs of each converted value.")
+
+
+def method_param() -> ChoiceParam:
+    return ChoiceParam(
+        choices=[(c, label) for c, label in Indicator.Aggregation.choices if c != Indicator.Aggregation.NOT_AGGREGATABLE],
+        help_text="Aggregation rule (default: the indicator's own); refused where it does not apply.")
+
+
+def weight_param() -> SlugChoiceFilter:
+    return SlugChoiceFilter(help_text="Weight indicator slug for weighted means, e.g. population-census-2021 "
+                                      "(default: the indicator's own).")
+
+
+def weight_period_param() -> StringParam:
+    return StringParam(help_text="Period of the weights (default: their latest).")
+
+
+def min_coverage_param() -> NumberParam:
+    return NumberParam(min_value=0, max_value=1,
+                       help_text="Share of inputs (by weight for weighted means, by count otherwise) below which a "
+                                 "value is withheld; default 1 for sums, 0.9 otherwise.")
+
+
+class IndicatorFilterSet(Params):
+    q = StringParam(method="filter_q", help_text="Words in the slug, title or description.")
+    topic = StringParam(method="filter_topic", help_text="Topic tag, e.g. deprivation, earnings.")
+    capital = StringParam(method="filter_capital",
+                          help_text="One of the six capitals: physical, intangible, human, financial, social, institutional.")
+    measure = ChoiceParam(choices=Indicator.Measure.choices, method="filter_measure", help_text="Measure type.")
+    polarity = ChoiceParam(choices=Indicator.Polarity.choices, method="filter_polarity",
+                           help_text="Which direction is better.")
+    type = type_param("Only indicators with current values for areas of this type (LSOA, LAD ...).")
+    deprecated_aliases = {"area_type": "type"}
 
     class Meta:
         model = Indicator
-        fields = ["q", "topic", "capital", "measure", "polarity", "area_type"]
+        fields = ["q", "topic", "capital", "measure", "polarity", "type"]
+
+    def filter_measure(self, qs, name, value):
+        return qs.filter(measure=value)
+
+    def filter_polarity(self, qs, name, value):
+        return qs.filter(polarity=value)
 
     def filter_q(self, qs, name, value):
         value = value.strip()
@@ -43,7 +122,7 @@ class IndicatorFilterSet(filters.FilterSet):
         return qs.filter(capitals__contains=[value.strip().lower()])
 
     def filter_queryset(self, queryset):
-        area_type = self.form.cleaned_data.get("area_type")
+        area_type = self.form.cleaned_data.get("type")
         if area_type is not None:
             queryset = queryset.filter(Exists(Observation.objects.filter(
                 indicator=OuterRef("pk"), is_current=True, area__area_type=area_type)))
@@ -58,131 +137,137 @@ class ObservationForm(forms.Form):
         pf, pt = data.get("period_from"), data.get("period_to")
         if pf and pt and pf > pt:
             self.add_error("period_from", "period_from is after period_to")
+        same_type(data, self.add_error)
+        if data.get("harmonise"):
+            if data.get("vintage") is None:
+                self.add_error("harmonise", "harmonise needs `vintage`: the boundaries to express values on")
+            for name in ("as_of", "status"):
+                if data.get(name):
+                    self.add_error(name, f"{name} does not combine with harmonise")
+        elif data.get("explain"):
+            self.add_error("explain", "explain goes with harmonise=true")
         return data
 
 
-class CommaListFilter(filters.CharFilter):
-    def filter(self, qs, value):
-        return qs
+class ObservationFilterSet(Params):
+    """Filters for the long-format observation slices, shared by REST and GraphQL."""
 
-
-class ObservationFilterSet(filters.FilterSet):
-    """Filters for the long-format observation slices. `period` accepts an ISO period
-    (2021-04-01/P1Y), a label (2021/22), a year (every period starting that year), or
-    `latest` / `latest-N` (per indicator: the newest period with a value, or N before it)."""
-
-    indicator = _describe(CommaListFilter(help_text="Indicator slugs, comma-separated."))
-    area = _describe(CommaListFilter(help_text="GSS codes, comma-separated."))
-    area_type = CodeChoiceFilter(queryset=AreaType.objects.all(), field_name="area_type",
-                                 help_text="Only areas of this type (LSOA, LAD, RGN ...).")
-    vintage = CodeChoiceFilter(queryset=Vintage.objects.select_related("area_type"), field_name="vintage",
-                               help_text="Only areas held in this vintage (LAD23, LSOA21 ...).")
-    parent = CodeChoiceFilter(queryset=Area.objects.all(), field_name="parent",
-                              help_text="Only areas below this GSS code (within `vintage` when given).")
-    period = _describe(CommaListFilter(help_text="ISO period, label, year, `latest` or `latest-N`."))
-    period_from = filters.DateFilter(method="noop", help_text="YYYY-MM-DD: periods ending on or after this date.")
-    period_to = filters.DateFilter(method="noop", help_text="YYYY-MM-DD: periods starting on or before this date.")
-    status = filters.ChoiceFilter(choices=[(c, label) for c, label in Status.choices if c], method="noop",
-                                  help_text="Only rows with this status letter (x suppressed, u low reliability ...).")
-    as_of = filters.DateFilter(method="noop", help_text="YYYY-MM-DD: values as published on that date (older releases).")
-    harmonise = filters.BooleanFilter(
-        method="noop", help_text="With `vintage`: every value on that vintage, published where it exists and "
-                                 "converted from predecessor areas otherwise (`flag` says which); unpaginated.")
-    explain = filters.BooleanFilter(method="noop", help_text="With `harmonise`: list each converted value's inputs.")
+    indicator = indicator_param()
+    area = area_param()
+    type = type_param("Only areas of this type (LSOA, LAD, RGN ...).", paired=True)
+    vintage = vintage_param("Only areas held in this vintage (LAD23, LSOA21 ...).")
+    parent = parent_param("Only areas below this GSS code (within `vintage` when given).")
+    period = period_param()
+    period_from = DateParam(help_text="YYYY-MM-DD: periods ending on or after this date.")
+    period_to = DateParam(help_text="YYYY-MM-DD: periods starting on or before this date.")
+    status = ChoiceParam(choices=[(c, label) for c, label in Status.choices if c],
+                         help_text="Only rows with this status letter (x suppressed, u low reliability ...).")
+    as_of = as_of_param()
+    harmonise = harmonise_param()
+    explain = explain_param()
+    deprecated_aliases = {"area_type": "type"}
 
     class Meta:
         model = Observation
-        fields = ["indicator", "area", "area_type", "vintage", "parent", "period", "period_from", "period_to",
+        fields = ["indicator", "area", "type", "vintage", "parent", "period", "period_from", "period_to",
                   "status", "as_of", "harmonise", "explain"]
         form = ObservationForm
 
     def harmonised(self) -> list[dict]:
         from .harmonise import observation_harmonised
-        from .selectors import ObservationQueryError
 
         data = self.form.cleaned_data
-        if data.get("vintage") is None:
-            raise ObservationQueryError("harmonise", "harmonise needs `vintage`: the boundaries to express values on")
-        for name in ("as_of", "status"):
-            if data.get(name):
-                raise ObservationQueryError(name, f"{name} does not combine with harmonise")
         return observation_harmonised(
-            indicators=_split(data.get("indicator")), areas=_split(data.get("area"), upper=True),
-            vintage=data["vintage"], parent=data.get("parent"), periods=_split(data.get("period")),
-            period_from=data.get("period_from"), period_to=data.get("period_to"), explain=bool(data.get("explain")))
-
-    def noop(self, qs, name, value):
-        return qs
+            indicators=data["indicator"], areas=data["area"], vintage=data["vintage"], parent=data.get("parent"),
+            periods=data["period"], period_from=data.get("period_from"), period_to=data.get("period_to"),
+            explain=bool(data.get("explain")))
 
     def filter_queryset(self, queryset):
         from . import selectors
 
         data = self.form.cleaned_data
-        # ObservationQueryError (unknown slug, code or period) propagates: views turn it into a 400.
+        # A ParameterError (unknown slug, code or period) propagates: REST and GraphQL report it.
         return selectors.observation_filter(
             queryset,
-            indicators=_split(data.get("indicator")), areas=_split(data.get("area"), upper=True),
-            area_type=data.get("area_type"), vintage=data.get("vintage"), parent=data.get("parent"),
-            periods=_split(data.get("period")), period_from=data.get("period_from"),
+            indicators=data.get("indicator") or [], areas=data.get("area") or [],
+            area_type=data.get("type"), vintage=data.get("vintage"), parent=data.get("parent"),
+            periods=data.get("period") or [], period_from=data.get("period_from"),
             period_to=data.get("period_to"), status=data.get("status") or None, as_of=data.get("as_of"),
         )
 
 
-def _split(value: str | None, upper: bool = False) -> list[str]:
-    if not value:
-        return []
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    return [v.upper() for v in items] if upper else items
+class ObservationListParams(ObservationFilterSet):
+    """`/observations/`: the filters, and keyset pages for JSON."""
+
+    page_size = page_size_param(default=OBSERVATION_PAGE_DEFAULT, maximum=OBSERVATION_PAGE_MAX)
+    cursor = cursor_param()
+
+    class Meta(ObservationFilterSet.Meta):
+        fields = [*ObservationFilterSet.Meta.fields, "page_size", "cursor"]
 
 
-
-class AggregateFilterSet(filters.FilterSet):
+class AggregateFilterSet(Params):
     """Parameters of an aggregation up the hierarchy (`/indicators/{slug}/aggregate/` and GraphQL
     `aggregate`). Children are the `from` areas, results the `to` areas they lie in; a type alone
     means its newest vintage."""
 
-    from_type = CodeChoiceFilter(queryset=AreaType.objects.all(), method="noop",
-                                 help_text="Type of the child areas (e.g. LSOA).")
-    from_vintage = CodeChoiceFilter(queryset=Vintage.objects.select_related("area_type"), method="noop",
-                                    help_text="Vintage of the child areas (e.g. LSOA21).")
-    to_type = CodeChoiceFilter(queryset=AreaType.objects.all(), method="noop",
-                               help_text="Type of the result areas (e.g. LAD).")
-    to_vintage = CodeChoiceFilter(queryset=Vintage.objects.select_related("area_type"), method="noop",
-                                  help_text="Vintage of the result areas (e.g. LAD24).")
-    period = _describe(CommaListFilter(help_text="ISO period, label, year, `latest` (default) or `latest-N`, "
-                                                 "among periods with values for the child areas."))
-    method = filters.ChoiceFilter(
-        choices=[(c, label) for c, label in Indicator.Aggregation.choices if c != Indicator.Aggregation.NOT_AGGREGATABLE],
-        method="noop", help_text="Aggregation rule (default: the indicator's own); refused where it does not apply.")
-    weight = _describe(filters.ModelChoiceFilter(
-        queryset=Indicator.objects.all(), to_field_name="slug", method="noop",
-        error_messages={"invalid_choice": "unknown indicator %(value)s"},
-        help_text="Weight indicator slug for weighted means (default: the indicator's own)."))
-    weight_period = filters.CharFilter(method="noop", help_text="Period of the weights (default: their latest).")
-    parent = CodeChoiceFilter(queryset=Area.objects.all(), method="noop",
-                              help_text="Only result areas within this GSS code.")
-    min_coverage = filters.NumberFilter(
-        method="noop", min_value=0, max_value=1,
-        help_text="Share of inputs (by weight for weighted means, by count otherwise) below which a value is "
-                  "withheld; default 1 for sums, 0.9 otherwise.")
+    from_type = type_param("Type of the child areas (e.g. LSOA).")
+    from_vintage = vintage_param("Vintage of the child areas (e.g. LSOA21).")
+    to_type = type_param("Type of the result areas (e.g. LAD).")
+    to_vintage = vintage_param("Vintage of the result areas (e.g. LAD24).")
+    period = period_param("Periods, comma-separated: ISO, label, year, `latest` (default) or `latest-N`, among "
+                          "periods with values for the child areas.")
+    method = method_param()
+    weight = weight_param()
+    weight_period = weight_period_param()
+    parent = parent_param("Only result areas within this GSS code.")
+    min_coverage = min_coverage_param()
 
     class Meta:
         model = Observation
         fields = ["from_type", "from_vintage", "to_type", "to_vintage", "period", "method", "weight", "weight_period",
                   "parent", "min_coverage"]
 
-    def noop(self, qs, name, value):
-        return qs
-
     def aggregate(self, indicator: Indicator):
         from .aggregation import aggregate_get
 
         data = self.form.cleaned_data
-        # ObservationQueryError propagates: REST and GraphQL turn it into a 400 naming the parameter.
+        # A ParameterError propagates: REST and GraphQL turn it into an error naming the parameter.
         return aggregate_get(
             indicator=indicator, from_type=data.get("from_type"), from_vintage=data.get("from_vintage"),
-            to_type=data.get("to_type"), to_vintage=data.get("to_vintage"), periods=_split(data.get("period")),
+            to_type=data.get("to_type"), to_vintage=data.get("to_vintage"), periods=data.get("period") or [],
             method=data.get("method") or None, weight=data.get("weight"),
             weight_period=(data.get("weight_period") or "").strip() or None, parent=data.get("parent"),
             min_coverage=float(data["min_coverage"]) if data.get("min_coverage") is not None else None,
         )
+
+
+class CustomAreaObservationsParams(Params):
+    """`/custom-areas/{id}/observations/`: what `/aggregate/` takes, for the custom area's members."""
+
+    indicator = indicator_param("Indicator slugs, comma-separated (aggregatable ones).", required=True)
+    period = period_param("Periods, comma-separated: ISO, label, year, `latest` (default) or `latest-N`.")
+    method = method_param()
+    weight = weight_param()
+    weight_period = weight_period_param()
+    min_coverage = min_coverage_param()
+
+
+class SeriesParams(Params):
+    indicator = StringParam(required=True, help_text="Indicator slug (an aggregatable indicator's, for converted "
+                                                     "values).")
+    vintage = vintage_param("Vintage to express the series on (default: the newest of the area's own type that "
+                            "holds it).")
+    explain = explain_param()
+
+
+class PeriodListParams(Params):
+    indicator = SlugChoiceFilter(help_text="Indicator slug: only periods with values for it.")
+
+
+
+class AreaObservationsParams(Params):
+    """GraphQL `Area.observations`: an area's current values (its siblings' fetched with them)."""
+
+    indicator = indicator_param(required=True)
+    period = period_param()

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import NullIf
 
 from geographies.models import Area, AreaAncestor, AreaMembership, AreaType, Vintage
+from levelup_api.core.params import ParameterError
 
 from .models import Coverage, Indicator, Observation, Period, Release
 
@@ -19,10 +20,8 @@ YEAR = re.compile(r"^\d{4}$")
 OBSERVATION_COLUMNS = ["area_code", "area_name", "indicator", "period", "period_iso", "value", "lci", "uci", "status"]
 
 
-class ObservationQueryError(ValueError):
-    def __init__(self, parameter: str, message: str):
-        super().__init__(message)
-        self.parameter, self.message = parameter, message
+# The one parameter error (levelup_api.core.params); this name is kept for the callers that catch it.
+ObservationQueryError = ParameterError
 
 
 def indicator_list() -> QuerySet[Indicator]:
@@ -63,8 +62,33 @@ def observation_base() -> QuerySet[Observation]:
     return Observation.objects.all()
 
 
-def _resolve_periods(tokens: list[str], indicator_ids: list[int]) -> Q:
-    """A Q over (indicator, period) for period tokens: ISO, label, year, latest, latest-N."""
+MAX_LATEST_BACK = 50
+
+
+def _latest_candidates(indicator_ids: list[int], *, area_ids: list[int] = (), area_type: AreaType | None = None,
+                       vintage: Vintage | None = None) -> QuerySet:
+    """(indicator, period) pairs newest first, keeping only periods with a value for one of the areas
+    asked: the `area` codes, the areas in `vintage`, or the areas held in a vintage of `type`.
+    One statement: an EXISTS probe of the observation key per candidate period."""
+    rows = Coverage.objects.filter(indicator_id__in=indicator_ids)
+    probe = Observation.objects.filter(indicator_id=OuterRef("indicator_id"), period_id=OuterRef("period_id"),
+                                       is_current=True)
+    if area_ids:
+        probe = probe.filter(area_id__in=list(area_ids))
+    if vintage is not None:
+        probe = probe.filter(Exists(AreaMembership.objects.filter(area_id=OuterRef("area_id"), vintage=vintage)))
+    elif area_type is not None:
+        probe = probe.filter(Exists(AreaMembership.objects.filter(area_id=OuterRef("area_id"),
+                                                                  vintage__area_type=area_type)))
+    if area_ids or vintage is not None or area_type is not None:
+        rows = rows.filter(Exists(probe))
+    return rows.order_by("indicator_id", "-period__end", "-period__start").values_list("indicator_id", "period_id")
+
+
+def _resolve_periods(tokens: list[str], indicator_ids: list[int], *, area_ids: list[int] = (),
+                     area_type: AreaType | None = None, vintage: Vintage | None = None) -> Q:
+    """A Q over (indicator, period) for period tokens: ISO, label, year, latest, latest-N. `latest`
+    is per indicator and for the areas asked (see _latest_candidates)."""
     q = Q(pk__in=[])
     fixed: list[str] = []
     for token in tokens:
@@ -75,10 +99,10 @@ def _resolve_periods(tokens: list[str], indicator_ids: list[int]) -> Q:
         if not indicator_ids:
             raise ObservationQueryError("period", f"{token!r} needs `indicator`: latest is per indicator")
         back = int(m.group(1) or 0)
+        if back > MAX_LATEST_BACK:
+            raise ObservationQueryError("period", f"latest-N goes back at most {MAX_LATEST_BACK} periods, got {token!r}")
         periods: dict[int, list[int]] = {}
-        for ind, per in (Coverage.objects.filter(indicator_id__in=indicator_ids)
-                         .order_by("indicator_id", "-period__end", "-period__start")
-                         .values_list("indicator_id", "period_id").distinct()):
+        for ind, per in _latest_candidates(indicator_ids, area_ids=area_ids, area_type=area_type, vintage=vintage):
             if per not in periods.setdefault(ind, []):
                 periods[ind].append(per)
         for ind, pers in periods.items():
@@ -111,12 +135,14 @@ def observation_filter(
             raise ObservationQueryError("indicator", f"unknown indicator(s) {', '.join(missing)}; see /api/v1/indicators/")
         indicator_ids = list(found.values())
         qs = qs.filter(indicator_id__in=indicator_ids)
+    area_ids: list[int] = []
     if areas:
         found = dict(Area.objects.filter(code__in=areas).values_list("code", "id"))
         missing = [c for c in areas if c not in found]
         if missing:
             raise ObservationQueryError("area", f"unknown area code(s) {', '.join(missing)}")
-        qs = qs.filter(area_id__in=list(found.values()))
+        area_ids = list(found.values())
+        qs = qs.filter(area_id__in=area_ids)
     if vintage is not None:
         if area_type is not None and vintage.area_type_id != area_type.id:
             raise ObservationQueryError("vintage", f"{vintage.code} is a {vintage.area_type.code} vintage, not {area_type.code}")
@@ -129,7 +155,7 @@ def observation_filter(
             rows = rows.filter(descendant_vintage=vintage)
         qs = qs.filter(Exists(rows))
     if periods:
-        qs = qs.filter(_resolve_periods(periods, indicator_ids))
+        qs = qs.filter(_resolve_periods(periods, indicator_ids, area_ids=area_ids, area_type=area_type, vintage=vintage))
     if period_from:
         qs = qs.filter(period__end__gte=period_from)
     if period_to:

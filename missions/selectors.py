@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 
-from geographies.models import Area, AreaAncestor, AreaMembership, Vintage
+from geographies.models import Area, AreaAncestor, AreaMembership, AreaType, Vintage
 from indicators.models import Indicator, Observation
 from levelup_api.core.caching import data_version
+from levelup_api.core.params import ParameterError
 
 from .models import Metric, Mission, Target
 
@@ -29,10 +30,21 @@ PROFILE_COLUMNS = [
 ]
 
 
-class ProfileError(ValueError):
-    def __init__(self, parameter: str, message: str):
-        super().__init__(message)
-        self.parameter, self.message = parameter, message
+# The one parameter error (levelup_api.core.params); this name is kept for the callers that catch it.
+ProfileError = ParameterError
+
+
+def areas_vintage(*, vintage: Vintage | None, type: AreaType | None) -> Vintage:
+    """The vintage of the areas a request asks about: the one named, else the newest of the type
+    named (the declarations have already checked that the two agree)."""
+    if vintage is not None:
+        return vintage
+    if type is None:
+        raise ParameterError("vintage", "give vintage (e.g. LAD23) or type (e.g. LAD)")
+    found = Vintage.objects.select_related("area_type").filter(area_type=type).order_by("-effective_from").first()
+    if found is None:
+        raise ParameterError("type", f"no vintage of {type.code} is loaded")
+    return found
 
 
 def compare(value: float | None, lci: float | None, uci: float | None, benchmark: float | None, polarity: str) -> str:

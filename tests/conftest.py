@@ -20,3 +20,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture
 def api(db) -> APIClient:
     return APIClient()
+
+
+from tests.live_server import live_api  # noqa: E402,F401  (session fixture: a real gunicorn on the test database)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import orjson
 from django.http import StreamingHttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
@@ -17,10 +14,19 @@ from rest_framework.views import APIView
 from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
 from levelup_api.core.pagination import PageNumberPagination
 from levelup_api.core.renderers import CSVRenderer, GeoJSONRenderer, ORJSONRenderer, csv_stream
+from levelup_api.core.rest import ParamsMixin
 
 from .. import selectors
-from ..filters import AreaFilterSet, VintageFilterSet
-from ..models import Area, AreaType, CustomArea, Vintage
+from ..filters import (
+    AncestorsParams,
+    AreaListParams,
+    BoundaryCollectionParams,
+    BoundaryParams,
+    ChildrenParams,
+    PointLookupParams,
+    VintageFilterSet,
+)
+from ..models import Area, CustomArea, Vintage
 from . import serializers as s
 
 ERRORS = {
@@ -29,12 +35,6 @@ ERRORS = {
 }
 CODE_PARAM = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH,
                               description="GSS code, e.g. E08000003 (case-insensitive). Ended codes resolve too.")
-VINTAGE_PARAM = OpenApiParameter("vintage", OpenApiTypes.STR, description="Vintage code, e.g. LAD23 or LSOA21.")
-TYPE_PARAM = OpenApiParameter("type", OpenApiTypes.STR, description="Area type code, e.g. LSOA, LAD, RGN.")
-SIMPLIFY_PARAM = OpenApiParameter(
-    "simplify", OpenApiTypes.FLOAT,
-    description="Simplification tolerance in degrees (0 to 1; 0.001 is about 100 m). Topology is preserved.",
-)
 
 
 # -- parameter parsing -------------------------------------------------------------------------
@@ -46,62 +46,27 @@ def get_area(code: str, relations: set[str] | None = None) -> Area:
     return area
 
 
-def param_vintage(request, name: str = "vintage") -> Vintage | None:
-    raw = request.query_params.get(name)
-    if raw is None or not raw.strip():
-        return None
-    vintage = Vintage.objects.select_related("area_type").filter(code=raw.strip().upper()).first()
-    if vintage is None:
-        raise BadParameter(name, f"unknown vintage {raw!r}; see /api/v1/vintages/")
-    return vintage
-
-
-def param_vintages(request, name: str = "vintage") -> list[Vintage]:
-    raw = request.query_params.get(name)
-    if raw is None or not raw.strip():
+def vintages_one_per_type(codes: list[str], parameter: str = "vintage") -> list[Vintage]:
+    """Vintages by code, at most one per area type."""
+    if not codes:
         return []
-    codes = [c.strip().upper() for c in raw.split(",") if c.strip()]
     found = {v.code: v for v in Vintage.objects.select_related("area_type").filter(code__in=codes)}
     missing = [c for c in codes if c not in found]
     if missing:
-        raise BadParameter(name, f"unknown vintage(s) {', '.join(missing)}; see /api/v1/vintages/")
+        raise BadParameter(parameter, f"unknown vintage(s) {', '.join(missing)}; see /api/v1/vintages/")
     by_type = {}
     for v in found.values():
         if v.area_type_id in by_type:
-            raise BadParameter(name, f"{by_type[v.area_type_id].code} and {v.code} are both {v.area_type.code}: give one per type")
+            raise BadParameter(parameter, f"{by_type[v.area_type_id].code} and {v.code} are both {v.area_type.code}: "
+                                          "give one per type")
         by_type[v.area_type_id] = v
     return list(found.values())
-
-
-def param_type(request, name: str = "type") -> AreaType | None:
-    raw = request.query_params.get(name)
-    if raw is None or not raw.strip():
-        return None
-    area_type = AreaType.objects.filter(code=raw.strip().upper()).first()
-    if area_type is None:
-        raise BadParameter(name, f"unknown area type {raw!r}; see /api/v1/area-types/")
-    return area_type
-
-
-def param_float(request, name: str, *, low: float, high: float, required: bool = False) -> float | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw.strip() == "":
-        if required:
-            raise BadParameter(name, "is required")
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadParameter(name, f"must be a number, got {raw!r}") from None
-    if not math.isfinite(value) or not low <= value <= high:
-        raise BadParameter(name, f"must be between {low} and {high}, got {raw}")
-    return value
 
 
 # -- views -------------------------------------------------------------------------------------
 @extend_schema(tags=["geographies"], summary="List area types",
                description="Every area type with its GSS entity codes, size order and vintages.")
-class AreaTypeListView(generics.ListAPIView):
+class AreaTypeListView(ParamsMixin, generics.ListAPIView):
     serializer_class = s.AreaTypeSerializer
     pagination_class = None
 
@@ -111,14 +76,14 @@ class AreaTypeListView(generics.ListAPIView):
 
 @extend_schema(tags=["geographies"], summary="List vintages (boundary versions)",
                description="Boundary versions with effective dates and how many areas and boundaries each holds.")
-class VintageListView(generics.ListAPIView):
+class VintageListView(ParamsMixin, generics.ListAPIView):
     serializer_class = s.VintageSerializer
     pagination_class = None
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = VintageFilterSet
+    filter_backends = []
+    params_class = VintageFilterSet
 
     def get_queryset(self):
-        return selectors.vintage_list()
+        return self.params.filter_queryset(selectors.vintage_list())
 
 
 @extend_schema(
@@ -130,15 +95,15 @@ class VintageListView(generics.ListAPIView):
     ),
     responses={200: s.AreaListSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR, 400: ERRORS[400]},
 )
-class AreaListView(JSONErrorsMixin, generics.ListAPIView):
+class AreaListView(ParamsMixin, generics.ListAPIView):
     serializer_class = s.AreaListSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = AreaFilterSet
+    filter_backends = []
+    params_class = AreaListParams
     pagination_class = PageNumberPagination
     renderer_classes = [ORJSONRenderer, CSVRenderer]
 
     def get_queryset(self):
-        return selectors.area_list_prefetched(selectors.area_base())
+        return selectors.area_list_prefetched(self.params.filter_queryset(selectors.area_base()))
 
     @extend_schema(operation_id="v1_areas_list")
     def get(self, request, *args, **kwargs):
@@ -147,9 +112,9 @@ class AreaListView(JSONErrorsMixin, generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format != "csv":
             return super().list(request, *args, **kwargs)
-        areas = self.filter_queryset(selectors.area_base())
+        areas = self.params.filter_queryset(selectors.area_base())
         rows = selectors.area_csv_rows(areas)
-        response = StreamingHttpResponse(csv_stream(selectors.AREA_CSV_COLUMNS, rows), content_type="text/csv")
+        response = StreamingHttpResponse(csv_stream(selectors.AREA_CSV_COLUMNS, rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="areas.csv"'
         return response
 
@@ -163,7 +128,7 @@ class AreaListView(JSONErrorsMixin, generics.ListAPIView):
     ),
     parameters=[CODE_PARAM], responses={200: s.AreaDetailSerializer, 404: ERRORS[404]},
 )
-class AreaDetailView(APIView):
+class AreaDetailView(ParamsMixin, APIView):
     def get(self, request, code: str):
         return Response(s.AreaDetailSerializer(get_area(code), context={"request": request}).data)
 
@@ -175,19 +140,17 @@ class AreaDetailView(APIView):
         "the newest vintage of that type that has descendants. With neither: the direct children in the newest "
         "vintage that has any. Paginated."
     ),
-    parameters=[CODE_PARAM, TYPE_PARAM, VINTAGE_PARAM],
+    parameters=[CODE_PARAM],
     responses={200: s.ChildrenResponseSerializer, 400: ERRORS[400], 404: ERRORS[404]},
 )
-class AreaChildrenView(APIView):
+class AreaChildrenView(ParamsMixin, APIView):
     pagination_class = PageNumberPagination
+    params_class = ChildrenParams
 
     def get(self, request, code: str):
         area = get_area(code, relations=set())
-        area_type, vintage = param_type(request), param_vintage(request)
-        try:
-            children = selectors.area_children(area=area, area_type=area_type, vintage=vintage)
-        except selectors.SelectorError as exc:
-            raise BadParameter(exc.parameter, exc.message) from None
+        area_type, vintage = self.cleaned["type"], self.cleaned["vintage"]
+        children = selectors.area_children(area=area, area_type=area_type, vintage=vintage)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.area_list_prefetched(children.areas), request, view=self)
         body = paginator.get_paginated_response(s.AreaListSerializer(page, many=True).data).data
@@ -205,16 +168,15 @@ class AreaChildrenView(APIView):
         "Every ancestor along the hierarchy of one vintage of the area (default: the newest vintage of its own "
         "type), smallest first. Links that ONS defines by best fit say so in `fit`."
     ),
-    parameters=[CODE_PARAM, VINTAGE_PARAM],
+    parameters=[CODE_PARAM],
     responses={200: s.AncestorsResponseSerializer, 400: ERRORS[400], 404: ERRORS[404]},
 )
-class AreaAncestorsView(APIView):
+class AreaAncestorsView(ParamsMixin, APIView):
+    params_class = AncestorsParams
+
     def get(self, request, code: str):
         area = get_area(code, relations={"vintages"})
-        try:
-            vintage, rows = selectors.area_ancestors(area=area, vintage=param_vintage(request))
-        except selectors.SelectorError as exc:
-            raise BadParameter(exc.parameter, exc.message) from None
+        vintage, rows = selectors.area_ancestors(area=area, vintage=self.cleaned["vintage"])
         return Response({
             "code": area.code,
             "vintage": vintage.code if vintage else None,
@@ -225,16 +187,16 @@ class AreaAncestorsView(APIView):
 @extend_schema(
     tags=["geographies"], summary="An area's boundary as a GeoJSON Feature",
     description="EPSG:4326. Default vintage: the newest boundary of the area's own type.",
-    parameters=[CODE_PARAM, VINTAGE_PARAM, SIMPLIFY_PARAM],
+    parameters=[CODE_PARAM],
     responses={200: s.BoundaryFeatureSerializer, 400: ERRORS[400], 404: ERRORS[404]},
 )
-class AreaBoundaryView(JSONErrorsMixin, APIView):
+class AreaBoundaryView(ParamsMixin, APIView):
     renderer_classes = [GeoJSONRenderer, ORJSONRenderer]
+    params_class = BoundaryParams
 
     def get(self, request, code: str):
         area = get_area(code, relations=set())
-        vintage = param_vintage(request)
-        simplify = param_float(request, "simplify", low=0, high=1)
+        vintage, simplify = self.cleaned["vintage"], self.cleaned["simplify"]
         boundary = selectors.boundary_for_area(area=area, vintage=vintage, simplify=simplify)
         if boundary is None:
             held = [b.vintage.code for b in area.boundaries.all()]
@@ -249,29 +211,22 @@ class AreaBoundaryView(JSONErrorsMixin, APIView):
         "All boundaries of one vintage (or the newest vintage with boundaries of `type`), optionally only those "
         "below `parent`. Streamed, so the 35,672 LSOA 2021 boundaries come back in one response."
     ),
-    parameters=[TYPE_PARAM, VINTAGE_PARAM, SIMPLIFY_PARAM,
-                OpenApiParameter("parent", OpenApiTypes.STR, description="GSS code: only boundaries below it.")],
-    responses={(200, "application/geo+json"): OpenApiTypes.OBJECT, 400: ERRORS[400]},
+    responses={(200, "application/geo+json"): s.BoundaryCollectionSerializer,
+               (200, "application/json"): s.BoundaryCollectionSerializer, 400: ERRORS[400]},
 )
-class BoundaryCollectionView(JSONErrorsMixin, APIView):
+class BoundaryCollectionView(ParamsMixin, APIView):
     renderer_classes = [GeoJSONRenderer, ORJSONRenderer]
+    params_class = BoundaryCollectionParams
 
     def get(self, request):
-        area_type, vintage = param_type(request), param_vintage(request)
-        simplify = param_float(request, "simplify", low=0, high=1)
-        parent = None
-        if request.query_params.get("parent"):
-            parent = selectors.area_get(code=request.query_params["parent"], relations=set())
-            if parent is None:
-                raise BadParameter("parent", f"unknown area code {request.query_params['parent']!r}")
+        area_type, vintage = self.cleaned["type"], self.cleaned["vintage"]
+        simplify, parent = self.cleaned["simplify"], self.cleaned["parent"]
         if vintage is None:
             if area_type is None:
                 raise BadParameter("vintage", "give a vintage (e.g. LAD23) or a type (e.g. LAD)")
             vintage = selectors.latest_boundary_vintage(area_type=area_type)
             if vintage is None:
                 raise BadParameter("type", f"no boundaries are held for type {area_type.code}")
-        elif area_type is not None and vintage.area_type_id != area_type.id:
-            raise BadParameter("vintage", f"{vintage.code} is a {vintage.area_type.code} vintage, not {area_type.code}")
 
         def body():
             yield b'{"type":"FeatureCollection","vintage":"' + vintage.code.encode() + b'","features":['
@@ -281,7 +236,7 @@ class BoundaryCollectionView(JSONErrorsMixin, APIView):
                 first = False
             yield b"]}"
 
-        return StreamingHttpResponse(body(), content_type="application/geo+json")
+        return StreamingHttpResponse(body(), content_type=request.accepted_renderer.media_type)
 
 
 @extend_schema(
@@ -290,18 +245,14 @@ class BoundaryCollectionView(JSONErrorsMixin, APIView):
         "Every area containing the point (WGS84 longitude/latitude), one per area type: in the vintages you "
         "name (comma-separated, one per type) and otherwise the newest vintage with boundaries of each type."
     ),
-    parameters=[
-        OpenApiParameter("lon", OpenApiTypes.FLOAT, required=True, description="Longitude, -180 to 180."),
-        OpenApiParameter("lat", OpenApiTypes.FLOAT, required=True, description="Latitude, -90 to 90."),
-        OpenApiParameter("vintage", OpenApiTypes.STR, description="Vintage codes, comma-separated, e.g. LAD22,LSOA21."),
-    ],
     responses={200: s.PointLookupSerializer, 400: ERRORS[400]},
 )
-class PointLookupView(APIView):
+class PointLookupView(ParamsMixin, APIView):
+    params_class = PointLookupParams
+
     def get(self, request):
-        lon = param_float(request, "lon", low=-180, high=180, required=True)
-        lat = param_float(request, "lat", low=-90, high=90, required=True)
-        hits = selectors.point_lookup(lon=lon, lat=lat, vintages=param_vintages(request))
+        lon, lat = self.cleaned["lon"], self.cleaned["lat"]
+        hits = selectors.point_lookup(lon=lon, lat=lat, vintages=vintages_one_per_type(self.cleaned["vintage"]))
         return Response({
             "lon": lon, "lat": lat,
             "areas": [{"code": h.code, "name": h.name, "type": h.type_code, "type_name": h.type_name,
@@ -325,37 +276,47 @@ def custom_area_body(area) -> dict:
         "each), or `{\"name\", \"geometry\": GeoJSON Polygon or MultiPolygon (EPSG:4326), \"method\": \"centroid\" | "
         "\"overlap\", \"vintage\": \"LSOA21\"}`: `centroid` takes the small areas whose representative point lies "
         "inside (weight 1), `overlap` every small area the polygon touches, weighted by the share of its area inside. "
-        "Needs a token (`Authorization: Token <key>`); reading by id is public. At most 5,000 small areas and "
-        "20,000 km2."
+        "Needs a token (`Authorization: Token <key>`; an `X-API-Key` may come too, for its quota); reading by id is "
+        "public. At most 5,000 small areas and 20,000 km2."
     ),
-    request=OpenApiTypes.OBJECT,
-    responses={201: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="Bad codes or geometry; the body names "
-                                                                          "the parameter and says why."),
-               401: OpenApiResponse(description="No valid token.")},
+    request=s.CustomAreaCreateSerializer,
+    responses={
+        201: s.CustomAreaSerializer,
+        400: OpenApiResponse(description="A field is missing or wrong (bad codes, geometry, method, vintage or "
+                                         "name); `parameter` names it and `message` says why."),
+        401: OpenApiResponse(description="No valid token (or an unknown API key)."),
+        403: OpenApiResponse(description="The credentials may not create custom areas."),
+        413: OpenApiResponse(description="The body is over the upload limit the message states (2.5 MiB)."),
+        415: OpenApiResponse(description="The body is not JSON (send Content-Type: application/json)."),
+    },
 )
 class CustomAreaCreateView(JSONErrorsMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request):
-        from ..services import CustomAreaError, custom_area_create
+        from rest_framework.exceptions import ParseError
 
-        data = request.data if isinstance(request.data, dict) else {}
-        if not data:
-            raise BadParameter("body", "a JSON object with `name` and `codes` or `geometry`")
+        from ..services import custom_area_create
+
         try:
-            area = custom_area_create(name=data.get("name"), user=request.user, codes=data.get("codes"),
-                                      geometry=data.get("geometry"), method=data.get("method"),
-                                      vintage_code=data.get("vintage"))
-        except CustomAreaError as exc:
-            raise BadParameter(exc.parameter, exc.message) from None
+            data = request.data
+        except RecursionError:  # json refuses very deep nesting this way, not with a ValueError
+            raise ParseError("JSON nested too deeply") from None
+        body = s.CustomAreaCreateSerializer(data=data)
+        body.is_valid(raise_exception=True)
+        fields = body.validated_data
+        # A CustomAreaError (a ParameterError) is a 400 naming the field (levelup_api.core.errors).
+        area = custom_area_create(name=fields["name"], user=request.user, codes=fields.get("codes"),
+                                  geometry=fields.get("geometry"), method=fields.get("method"),
+                                  vintage_code=fields.get("vintage"))
         return Response(custom_area_body(CustomArea.objects.select_related("vintage").get(id=area.id)), status=201)
 
 
 @extend_schema(tags=["custom areas"], summary="A custom area and its members",
                parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH,
                                             description="The id returned when it was created.")],
-               responses={200: OpenApiTypes.OBJECT, 404: ERRORS[404]})
-class CustomAreaDetailView(JSONErrorsMixin, APIView):
+               responses={200: s.CustomAreaSerializer, 404: ERRORS[404]})
+class CustomAreaDetailView(ParamsMixin, APIView):
     def get(self, request, id):
         area = CustomArea.objects.select_related("vintage").filter(id=id).first()
         if area is None:

@@ -5,39 +5,46 @@ from __future__ import annotations
 import base64
 
 from django.http import StreamingHttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound, filterset_valid
+from geographies.api.views import get_area
+from levelup_api.core.errors import BadParameter, NotFound
 from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
+from levelup_api.core.rest import ParamsMixin
 
 from .. import selectors
 from ..aggregation import COLUMNS as AGGREGATE_COLUMNS
 from ..aggregation import aggregate_indicator
-from ..filters import AggregateFilterSet, IndicatorFilterSet, ObservationFilterSet
+from ..filters import (
+    OBSERVATION_PAGE_DEFAULT,
+    OBSERVATION_PAGE_MAX,
+    AggregateFilterSet,
+    CustomAreaObservationsParams,
+    IndicatorFilterSet,
+    ObservationListParams,
+    PeriodListParams,
+    SeriesParams,
+)
 from ..harmonise import COLUMNS as HARMONISED_COLUMNS
 from ..harmonise import area_series
-from ..models import Indicator, Observation
+from ..models import Indicator
 from . import serializers as s
-
-MAX_PAGE = 100_000
-DEFAULT_PAGE = 10_000
 
 
 @extend_schema(tags=["indicators"], summary="List indicators",
                description="Every indicator loaded, with unit, polarity, source and licence; filterable.")
-class IndicatorListView(generics.ListAPIView):
+class IndicatorListView(ParamsMixin, generics.ListAPIView):
     serializer_class = s.IndicatorSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = IndicatorFilterSet
+    filter_backends = []
+    params_class = IndicatorFilterSet
     pagination_class = None
 
     def get_queryset(self):
-        return selectors.indicator_list()
+        return self.params.filter_queryset(selectors.indicator_list())
 
 
 @extend_schema(tags=["indicators"], summary="One indicator with its releases and availability",
@@ -45,7 +52,7 @@ class IndicatorListView(generics.ListAPIView):
                description="Full metadata, the dataset's published releases (newest first), and which area types "
                            "have values for which periods.",
                responses={200: s.IndicatorDetailSerializer, 404: OpenApiResponse(description="Unknown slug.")})
-class IndicatorDetailView(APIView):
+class IndicatorDetailView(ParamsMixin, APIView):
     def get(self, request, slug: str):
         indicator = selectors.indicator_get(slug=slug)
         if indicator is None:
@@ -55,19 +62,13 @@ class IndicatorDetailView(APIView):
 
 
 @extend_schema(tags=["indicators"], summary="List periods",
-               parameters=[OpenApiParameter("indicator", OpenApiTypes.STR,
-                                            description="Indicator slug: only periods with values for it.")],
                description="ISO 8601 periods with their type and human label.",
                responses={200: s.PeriodSerializer(many=True), 400: OpenApiResponse(description="Unknown indicator.")})
-class PeriodListView(APIView):
+class PeriodListView(ParamsMixin, APIView):
+    params_class = PeriodListParams
+
     def get(self, request):
-        slug = request.query_params.get("indicator")
-        indicator = None
-        if slug:
-            indicator = selectors.indicator_list().filter(slug=slug.strip()).first()
-            if indicator is None:
-                raise BadParameter("indicator", f"unknown indicator {slug!r}")
-        return Response(s.PeriodSerializer(selectors.period_list(indicator=indicator), many=True).data)
+        return Response(s.PeriodSerializer(selectors.period_list(indicator=self.cleaned["indicator"]), many=True).data)
 
 
 def _encode_cursor(key: tuple[int, int, int]) -> str:
@@ -88,42 +89,29 @@ def _decode_cursor(raw: str) -> tuple[int, int, int]:
     tags=["indicators"], summary="Observations, long format (JSON pages or one CSV file)",
     description=(
         "Values with 95% confidence limits and status for indicators x areas x periods. JSON comes in pages "
-        f"of `page_size` rows (default {DEFAULT_PAGE:,}, at most {MAX_PAGE:,}) with a `next` cursor; "
-        "`format=csv` (or `Accept: text/csv`) streams the whole result as one CSV file, unpaginated. "
-        "Only published, current values unless `as_of` asks for an earlier release."
+        f"of `page_size` rows (default {OBSERVATION_PAGE_DEFAULT:,}, at most {OBSERVATION_PAGE_MAX:,}) with a `next` "
+        "cursor; `format=csv` (or `Accept: text/csv`) streams the whole result as one CSV file, unpaginated. "
+        "Only published, current values unless `as_of` asks for an earlier release. `period=latest` is, per "
+        "indicator, the newest period with a value for the areas asked (of `type`, in `vintage`, or the types of "
+        "the `area` codes)."
     ),
-    parameters=[
-        OpenApiParameter("page_size", OpenApiTypes.INT, description=f"Rows per JSON page (1 to {MAX_PAGE:,})."),
-        OpenApiParameter("cursor", OpenApiTypes.STR, description="Cursor from the previous page's `next`."),
-    ],
     responses={200: s.ObservationPageSerializer, (200, "text/csv"): OpenApiTypes.STR,
                400: OpenApiResponse(description="A parameter is invalid; the JSON body names it.")},
 )
-class ObservationListView(JSONErrorsMixin, generics.GenericAPIView):
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = ObservationFilterSet
+class ObservationListView(ParamsMixin, APIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
-    pagination_class = None
-
-    def get_queryset(self):
-        return selectors.observation_base()
+    params_class = ObservationListParams
 
     def get(self, request):
-        if request.query_params.get("harmonise", "").lower() in ("true", "1", "yes"):
+        if self.cleaned["harmonise"]:
             return self.harmonised(request)
-        try:
-            qs = self.filter_queryset(self.get_queryset())
-        except selectors.ObservationQueryError as exc:
-            raise BadParameter(exc.parameter, exc.message) from None
+        qs = self.params.filter_queryset(selectors.observation_base())
         if request.accepted_renderer.format == "csv":
-            response = StreamingHttpResponse(selectors.observation_csv_copy(qs), content_type="text/csv")
+            response = StreamingHttpResponse(selectors.observation_csv_copy(qs), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = 'attachment; filename="observations.csv"'
             return response
-        raw_size = request.query_params.get("page_size", str(DEFAULT_PAGE))
-        if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_PAGE:
-            raise BadParameter("page_size", f"must be a whole number from 1 to {MAX_PAGE}")
-        size = int(raw_size)
-        after = _decode_cursor(request.query_params["cursor"]) if request.query_params.get("cursor") else None
+        size = self.cleaned["page_size"] or OBSERVATION_PAGE_DEFAULT
+        after = _decode_cursor(self.cleaned["cursor"]) if self.cleaned["cursor"] else None
         rows = selectors.observation_page(qs, after=after, size=size)
         next_url = None
         if len(rows) > size:
@@ -135,14 +123,10 @@ class ObservationListView(JSONErrorsMixin, generics.GenericAPIView):
         return Response({"next": next_url, "results": [dict(zip(cols, r[:9], strict=True)) for r in rows]})
 
     def harmonised(self, request):
-        params = filterset_valid(ObservationFilterSet(request.query_params, queryset=self.get_queryset()))
-        try:
-            rows = params.harmonised()
-        except selectors.ObservationQueryError as exc:
-            raise BadParameter(exc.parameter, exc.message) from None
+        rows = self.params.harmonised()
         if request.accepted_renderer.format == "csv":
             body = csv_stream(HARMONISED_COLUMNS, ([r[c] for c in HARMONISED_COLUMNS] for r in rows))
-            response = StreamingHttpResponse(body, content_type="text/csv")
+            response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = 'attachment; filename="observations-harmonised.csv"'
             return response
         return Response({"next": None, "results": rows})
@@ -166,27 +150,18 @@ class ObservationListView(JSONErrorsMixin, generics.GenericAPIView):
                                                 "body names the parameter and says why."),
                404: OpenApiResponse(description="Unknown slug.")},
 )
-class IndicatorAggregateView(JSONErrorsMixin, generics.GenericAPIView):
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = AggregateFilterSet
+class IndicatorAggregateView(ParamsMixin, APIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
-    pagination_class = None
-
-    def get_queryset(self):
-        return Observation.objects.none()
+    params_class = AggregateFilterSet
 
     def get(self, request, slug: str):
         indicator = aggregate_indicator(slug=slug)
         if indicator is None:
             raise NotFound(f"No indicator {slug!r}; see /api/v1/indicators/.", slug=slug)
-        params = filterset_valid(AggregateFilterSet(request.query_params, queryset=self.get_queryset()))
-        try:
-            result = params.aggregate(indicator)
-        except selectors.ObservationQueryError as exc:
-            raise BadParameter(exc.parameter, exc.message) from None
+        result = self.params.aggregate(indicator)
         if request.accepted_renderer.format == "csv":
             rows = ([r[c] for c in AGGREGATE_COLUMNS] for r in result.rows)
-            response = StreamingHttpResponse(csv_stream(AGGREGATE_COLUMNS, rows), content_type="text/csv")
+            response = StreamingHttpResponse(csv_stream(AGGREGATE_COLUMNS, rows), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{slug}-{result.to_vintage.code}.csv"'
             return response
         return Response({**result.meta(), "results": result.rows})
@@ -200,32 +175,20 @@ class IndicatorAggregateView(JSONErrorsMixin, generics.GenericAPIView):
         "predecessors otherwise (Cumberland before 2023 from Allerdale, Carlisle and Copeland). Each point has a "
         "`flag` (published, converted, apportioned), the method and weight used, and with `explain=true` its inputs."
     ),
-    parameters=[
-        OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="GSS code."),
-        OpenApiParameter("indicator", OpenApiTypes.STR, required=True, description="Indicator slug."),
-        OpenApiParameter("vintage", OpenApiTypes.STR, description="Vintage code (e.g. LAD23)."),
-        OpenApiParameter("explain", OpenApiTypes.BOOL, description="List the inputs of converted values."),
-    ],
+    parameters=[OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="GSS code.")],
     responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A parameter is invalid; the body names it."),
                404: OpenApiResponse(description="Unknown area code.")},
 )
-class AreaSeriesView(APIView):
-    def get(self, request, code: str):
-        from geographies.api.views import get_area, param_vintage
+class AreaSeriesView(ParamsMixin, APIView):
+    params_class = SeriesParams
 
+    def get(self, request, code: str):
         area = get_area(code, relations=set())
-        slug = (request.query_params.get("indicator") or "").strip()
-        if not slug:
-            raise BadParameter("indicator", "give the indicator slug")
-        indicator = aggregate_indicator(slug=slug)
+        indicator = aggregate_indicator(slug=self.cleaned["indicator"].strip())
         if indicator is None:
-            raise BadParameter("indicator", f"unknown indicator {slug!r}; see /api/v1/indicators/")
-        vintage = param_vintage(request)
-        explain = request.query_params.get("explain", "").lower() in ("true", "1", "yes")
-        try:
-            vintage, series = area_series(area=area, indicator=indicator, vintage=vintage, explain=explain)
-        except selectors.ObservationQueryError as exc:
-            raise BadParameter(exc.parameter, exc.message) from None
+            raise BadParameter("indicator", f"unknown indicator {self.cleaned['indicator']!r}; see /api/v1/indicators/")
+        vintage, series = area_series(area=area, indicator=indicator, vintage=self.cleaned["vintage"],
+                                      explain=bool(self.cleaned["explain"]))
         return Response({"area": {"code": area.code, "name": area.name}, "indicator": indicator.slug,
                          "vintage": vintage.code, "series": series})
 
@@ -237,53 +200,38 @@ class AreaSeriesView(APIView):
         "indicator's rule (as `/indicators/{slug}/aggregate/`), with the method, weight, children used and expected, "
         "and coverage. `format=csv` for a file."
     ),
-    parameters=[
-        OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Custom area id."),
-        OpenApiParameter("indicator", OpenApiTypes.STR, required=True, description="Indicator slugs, comma-separated."),
-        OpenApiParameter("period", OpenApiTypes.STR, description="ISO period, label, year, `latest` (default)."),
-        OpenApiParameter("min_coverage", OpenApiTypes.NUMBER, description="Withhold values below this coverage."),
-        OpenApiParameter("method", OpenApiTypes.STR, description="Aggregation rule (default: each indicator's own)."),
-        OpenApiParameter("weight", OpenApiTypes.STR, description="Weight indicator slug for weighted means."),
-        OpenApiParameter("weight_period", OpenApiTypes.STR, description="Period of the weights (default: latest)."),
-    ],
+    parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Custom area id.")],
     responses={200: OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR,
                400: OpenApiResponse(description="A parameter is invalid or an indicator cannot be aggregated."),
                404: OpenApiResponse(description="Unknown custom area.")},
 )
-class CustomAreaObservationsView(JSONErrorsMixin, APIView):
+class CustomAreaObservationsView(ParamsMixin, APIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
+    params_class = CustomAreaObservationsParams
 
     def get(self, request, id):
         from geographies.models import CustomArea
 
         from ..aggregation import custom_area_aggregate
-        from ..filters import _split
 
         area = CustomArea.objects.select_related("vintage__area_type").filter(id=id).first()
         if area is None:
             raise NotFound(f"No custom area {id}.", id=str(id))
-        slugs = _split(request.query_params.get("indicator"))
-        if not slugs:
-            raise BadParameter("indicator", "give one or more indicator slugs")
+        data = self.cleaned
+        slugs = data["indicator"]
         found = {i.slug: i for i in Indicator.objects.select_related("weight_indicator").filter(slug__in=slugs)}
         missing = [s for s in slugs if s not in found]
         if missing:
             raise BadParameter("indicator", f"unknown indicator(s) {', '.join(missing)}")
-        # period, method, weight and min_coverage mean what they mean for /aggregate/: one FilterSet.
-        params = filterset_valid(AggregateFilterSet(request.query_params, queryset=Observation.objects.none()))
-        data = params.form.cleaned_data
-        min_coverage = float(data["min_coverage"]) if data.get("min_coverage") is not None else None
+        # period, method, weight and min_coverage mean what they mean for /aggregate/ (the same concepts).
         rows = []
-        try:
-            for slug in slugs:
-                rows += custom_area_aggregate(
-                    custom_area=area, indicator=found[slug], min_coverage=min_coverage, periods=_split(data.get("period")),
-                    method=data.get("method") or None, weight=data.get("weight"),
-                    weight_period=(data.get("weight_period") or "").strip() or None).rows
-        except selectors.ObservationQueryError as exc:
-            raise BadParameter(exc.parameter, exc.message) from None
+        for slug in slugs:
+            rows += custom_area_aggregate(
+                custom_area=area, indicator=found[slug], min_coverage=data["min_coverage"], periods=data["period"],
+                method=data["method"] or None, weight=data["weight"],
+                weight_period=(data["weight_period"] or "").strip() or None).rows
         if request.accepted_renderer.format == "csv":
             body = csv_stream(AGGREGATE_COLUMNS, ([r[c] for c in AGGREGATE_COLUMNS] for r in rows))
-            return StreamingHttpResponse(body, content_type="text/csv")
+            return StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
         return Response({"custom_area": {"id": str(area.id), "name": area.name, "vintage": area.vintage.code},
                          "results": rows})

@@ -1,5 +1,7 @@
 """Test settings: the same PostGIS database server, a throwaway test database."""
 
+import os
+
 from .base import *  # noqa: F401,F403
 
 DEBUG = False
@@ -12,3 +14,7 @@ LEVELUP["QUOTAS_ENABLED"] = False  # noqa: F405
 CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # noqa: F405
 LEVELUP["HTTP_CACHING"] = False  # noqa: F405  (tests/api/test_http.py turns it on)
 LEVELUP["PROFILE_CACHE"] = False  # noqa: F405  (tests/missions/test_missions.py turns it on)
+
+# One test database per checkout or helper when several suites run on one server (default test_levelup).
+if os.environ.get("LEVELUP_TEST_DATABASE"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["LEVELUP_TEST_DATABASE"]}  # noqa: F405

@@ -10,14 +10,15 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geographies.api.views import get_area, param_vintage
-from geographies.models import Area, AreaType, Vintage
+from geographies.api.views import get_area
 from indicators.models import Indicator
 from levelup_api.core.caching import rendered_once
-from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
+from levelup_api.core.errors import BadParameter, NotFound
 from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
+from levelup_api.core.rest import ParamsMixin
 
 from .. import selectors
+from ..filters import ProfileListParams, ProgressParams, SimilarParams
 from ..models import Metric, Mission, Target
 
 
@@ -54,22 +55,7 @@ def _mission(number: int) -> Mission:
     return mission
 
 
-def _vintage(request, parameter: str = "vintage", type_parameter: str = "area_type") -> Vintage:
-    type_code = (request.query_params.get(type_parameter) or "").strip().upper()
-    vintage = param_vintage(request, parameter)
-    if vintage is not None:
-        if type_code and vintage.area_type.code != type_code:
-            raise BadParameter(parameter, f"{vintage.code} is a {vintage.area_type.code} vintage, not {type_code}")
-        return vintage
-    if not type_code:
-        raise BadParameter(parameter, f"give {parameter} (e.g. LAD23) or {type_parameter}")
-    area_type = AreaType.objects.filter(code=type_code).first()
-    if area_type is None:
-        raise BadParameter(type_parameter, f"unknown area type {type_code}")
-    vintage = Vintage.objects.select_related("area_type").filter(area_type=area_type).order_by("-effective_from").first()
-    if vintage is None:
-        raise BadParameter(type_parameter, f"no vintage of {type_code} is loaded")
-    return vintage
+
 
 
 def _csv(rows: list[dict], columns: list[str], filename: str) -> StreamingHttpResponse:
@@ -77,7 +63,7 @@ def _csv(rows: list[dict], columns: list[str], filename: str) -> StreamingHttpRe
         return ";".join(map(str, value)) if isinstance(value, list) else value
 
     response = StreamingHttpResponse(csv_stream(columns, ([cell(r[c]) for c in columns] for r in rows)),
-                                     content_type="text/csv")
+                                     content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -90,7 +76,7 @@ CODE = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, descrip
                description="The White Paper's missions under its four objectives, each with its metrics (indicators, "
                            "and whether ONS tagged them or we suggest them), typed targets and data status.",
                responses={200: build_array_type(build_basic_type(OpenApiTypes.OBJECT))})
-class MissionListView(APIView):
+class MissionListView(ParamsMixin, APIView):
     @extend_schema(operation_id="v1_missions_list")
     def get(self, request):
         missions = list(mission_queryset().order_by("number"))
@@ -101,7 +87,7 @@ class MissionListView(APIView):
 @extend_schema(tags=["missions"], summary="One mission", parameters=[NUMBER],
                description="A mission with its statement, metrics, typed targets and data status.",
                responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="No such mission.")})
-class MissionDetailView(JSONErrorsMixin, APIView):
+class MissionDetailView(ParamsMixin, APIView):
     def get(self, request, number: int):
         mission = _mission(number)
         national = selectors.national_latest([x.indicator_id for x in mission.metrics.all()])
@@ -116,18 +102,17 @@ class MissionDetailView(JSONErrorsMixin, APIView):
         "how many areas improved between them (by polarity), and for each target its status: the gap between top and "
         "bottom areas per period over the same set of areas, or Open SDG's growth-rate method for national targets."
     ),
-    parameters=[NUMBER,
-                OpenApiParameter("area_type", OpenApiTypes.STR, description="Area type code, e.g. LAD."),
-                OpenApiParameter("vintage", OpenApiTypes.STR, description="Vintage code, e.g. LAD23.")],
+    parameters=[NUMBER],
     responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="Bad area type or vintage."),
                404: OpenApiResponse(description="No such mission.")},
 )
-class MissionProgressView(JSONErrorsMixin, APIView):
+class MissionProgressView(ParamsMixin, APIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
+    params_class = ProgressParams
 
     def get(self, request, number: int):
         mission = _mission(number)
-        progress = selectors.mission_progress(mission=mission, vintage=_vintage(request))
+        progress = selectors.mission_progress(mission=mission, vintage=selectors.areas_vintage(**self.cleaned))
         if request.accepted_renderer.format == "csv":
             rows = [{"mission": number, "indicator": m["indicator"], "kind": t["kind"], "period": g["period"],
                      "period_iso": g["period_iso"], "gap": g["gap"], "status": t["status"]}
@@ -148,7 +133,7 @@ class MissionProgressView(JSONErrorsMixin, APIView):
     ),
     parameters=[CODE], responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="Unknown code.")},
 )
-class AreaProfileView(JSONErrorsMixin, APIView):
+class AreaProfileView(ParamsMixin, APIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
 
     def get(self, request, code: str):
@@ -167,22 +152,15 @@ class AreaProfileView(JSONErrorsMixin, APIView):
     tags=["profiles"], summary="Profiles for every area under a parent",
     description="The profile of every area of `type` (in `vintage`, default its newest) below `parent`, as one JSON "
                 "list or one CSV file (`format=csv`), for partners pulling a whole region at once.",
-    parameters=[OpenApiParameter("parent", OpenApiTypes.STR, required=True, description="GSS code of the parent."),
-                OpenApiParameter("type", OpenApiTypes.STR, description="Area type code of the areas, e.g. LAD."),
-                OpenApiParameter("vintage", OpenApiTypes.STR, description="Vintage code, e.g. LAD23.")],
     responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A parameter is invalid.")},
 )
-class ProfileListView(JSONErrorsMixin, APIView):
+class ProfileListView(ParamsMixin, APIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
+    params_class = ProfileListParams
 
     def get(self, request):
-        code = request.query_params.get("parent")
-        if not code:
-            raise BadParameter("parent", "give the GSS code of the parent area")
-        parent = Area.objects.filter(code=code.strip().upper()).first()
-        if parent is None:
-            raise BadParameter("parent", f"unknown area code {code}")
-        vintage = _vintage(request, type_parameter="type")
+        parent = self.cleaned["parent"]
+        vintage = selectors.areas_vintage(vintage=self.cleaned["vintage"], type=self.cleaned["type"])
         areas = selectors.profile_areas(parent=parent, vintage=vintage)
         rows = selectors.cached_profiles(areas=areas)
         if request.accepted_renderer.format == "csv":
@@ -197,7 +175,7 @@ class ProfileListView(JSONErrorsMixin, APIView):
                 "with no data for the area say so.",
     parameters=[CODE], responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="Unknown code.")},
 )
-class AreaMissionsView(JSONErrorsMixin, APIView):
+class AreaMissionsView(ParamsMixin, APIView):
     def get(self, request, code: str):
         area = get_area(code, relations=set())
         return Response({"area": {"code": area.code, "name": area.name},
@@ -209,30 +187,25 @@ class AreaMissionsView(JSONErrorsMixin, APIView):
     description="The `n` areas of the same type nearest to this one on the given indicators' latest values "
                 "(each standardised to z-scores across the areas that have all of them; Euclidean distance). "
                 "Default indicators: the missions' headline metrics the area has values for.",
-    parameters=[CODE,
-                OpenApiParameter("indicators", OpenApiTypes.STR, description="Indicator slugs, comma-separated."),
-                OpenApiParameter("n", OpenApiTypes.INT, description="How many neighbours, 1 to 100 (default 10).")],
+    parameters=[CODE],
     responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A parameter is invalid."),
                404: OpenApiResponse(description="Unknown code.")},
 )
-class AreaSimilarView(JSONErrorsMixin, APIView):
+class AreaSimilarView(ParamsMixin, APIView):
+    params_class = SimilarParams
+
     def get(self, request, code: str):
         area = get_area(code, relations=set())
-        raw_n = request.query_params.get("n", "10")
-        if not raw_n.isdigit() or not 1 <= int(raw_n) <= 100:
-            raise BadParameter("n", "a whole number from 1 to 100")
-        slugs = [s.strip() for s in (request.query_params.get("indicators") or "").split(",") if s.strip()]
+        n = self.cleaned["n"] or 10
+        slugs = self.cleaned["indicator"]
         if slugs:
             found = {i.slug: i for i in Indicator.objects.filter(slug__in=slugs)}
             missing = [s for s in slugs if s not in found]
             if missing:
-                raise BadParameter("indicators", f"unknown indicator(s) {', '.join(missing)}")
+                raise BadParameter("indicator", f"unknown indicator(s) {', '.join(missing)}")
             chosen = [found[s] for s in slugs]
         else:
             chosen = list(Indicator.objects.filter(mission_metrics__headline=True).distinct().order_by("slug"))
-        try:
-            used, rows = selectors.area_similar(area=area, indicators=chosen, n=int(raw_n))
-        except selectors.ProfileError as exc:
-            raise BadParameter(exc.parameter, exc.message) from None
+        used, rows = selectors.area_similar(area=area, indicators=chosen, n=n)
         return Response({"area": {"code": area.code, "name": area.name}, "indicators": [i.slug for i in used],
                          "method": "Euclidean distance on z-scores of each indicator's latest values", "similar": rows})

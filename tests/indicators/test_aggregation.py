@@ -83,12 +83,12 @@ def test_parent_and_csv(api):
     ("iod2025-imd-score", {"method": "sum"}, "method", "sum does not apply to a score"),
     ("iod2025-imd-decile", {"method": "weighted_mean"}, "method", "deciles are categories"),
     ("iod2025-imd-decile", {"weight": "population-census-2021"}, "weight", "takes no weight"),
-    ("iod2025-imd-score", {"to_vintage": "LAD99"}, "to_vintage", "unknown code"),
+    ("iod2025-imd-score", {"to_vintage": "LAD99"}, "to_vintage", "unknown vintage LAD99"),
     ("iod2025-imd-score", {"to_vintage": "MSOA21", "to_type": "LAD"}, "to_vintage", "not LAD"),
     ("iod2025-imd-score", {"to_vintage": "LAD19"}, "to_vintage", "not linked to LAD19"),
     ("iod2025-imd-score", {"period": "1999"}, "period", "no period"),
     ("iod2025-imd-score", {"weight": "no-such-indicator"}, "weight", "unknown indicator"),
-    ("iod2025-imd-score", {"min_coverage": "2"}, "min_coverage", "less than or equal to 1"),
+    ("iod2025-imd-score", {"min_coverage": "2"}, "min_coverage", "must be between 0 and 1, got 2"),
 ])
 def test_refusals_are_400s_that_say_why(api, slug, params, parameter, says):
     response = api.get(AGG.format(slug), {"from_type": "LSOA", "to_type": "LAD", **params})

@@ -1,0 +1,66 @@
+"""A real gunicorn serving the API on loopback against the test database, for the tests that must
+go over HTTP as a client would (schemathesis, the contract checks): started once per session after
+the national load, always stopped. Quotas are off in it (the fuzzer sends thousands of requests);
+tests/api/test_http.py tests the quotas themselves."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(port: int) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+
+
+@pytest.fixture(scope="session")
+def live_api(django_db_setup, django_db_blocker) -> str:
+    """The base URL of a gunicorn (2 workers x 4 threads, as the README serves it) on the test database."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    url = f"postgis://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    port = _free_port()
+    command = [str(Path(sys.executable).parent / "gunicorn"), "levelup_api.wsgi", "-b", f"127.0.0.1:{port}",
+               "--workers", "2", "--threads", "4", "--worker-class", "gthread", "--limit-request-line", "8190"]
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "levelup_api.settings.base",
+           "LEVELUP_QUOTAS": "off", "LOG_REQUESTS": "off", "DEBUG": "0"}
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while not _answers(port):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"gunicorn did not start: {log.read().decode(errors='replace')[-3000:]}")
+                time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
