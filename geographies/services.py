@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 import tomllib
 from collections.abc import Callable
@@ -11,19 +12,22 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
+from psycopg import sql
 
 from levelup_api.core.ingest import (
     LoadReport,
     RunRecorder,
     SourceOutcome,
+    execute,
     last_success,
     run_source,
     sources_run,
     sources_select,
 )
 from levelup_api.core.models import IngestRun
+from levelup_api.core.params import ParameterError
 
-from .ingest.loader import SourceLoader
+from .ingest.loader import GSS, SourceLoader
 from .ingest.spec import SourceSpec, specs_all
 from .models import AreaType, Vintage
 
@@ -216,13 +220,95 @@ def derived_rebuild() -> dict[str, dict]:
     return out
 
 
-class CustomAreaError(ValueError):
-    def __init__(self, parameter: str, message: str):
-        super().__init__(message)
-        self.parameter, self.message = parameter, message
+def areas_create_staged(*, staging_table: str, vintage_by_type: dict[str, str], source: str) -> int:
+    """Create the areas listed in a temporary table (columns code, name, type_id, type_code) that
+    only statistics files carry (former districts and counties, ...), each with its membership of
+    the vintage `vintage_by_type` names for its type, recorded as from `source`. Set-based, in the
+    caller's transaction; names, dates and counts follow from the next derived_rebuild(). Returns
+    the number of areas created. Geographies owns its tables: the indicator loader calls this
+    rather than writing them itself."""
+    table = sql.Identifier(staging_table)
+    with connection.cursor() as cursor:
+        n = execute(cursor, sql.SQL("""
+            INSERT INTO geographies_area (code, name, name_cy, entity, area_type_id)
+            SELECT code, name, '', CASE WHEN code ~ %s THEN left(code, 3) ELSE '' END, type_id FROM {table}
+        """).format(table=table), [GSS]).rowcount
+        if not vintage_by_type:
+            return n
+        whens = sql.SQL(" ").join(sql.SQL("WHEN {} THEN {}").format(sql.Literal(t), sql.Literal(v))
+                                  for t, v in vintage_by_type.items())
+        execute(cursor, sql.SQL("""
+            INSERT INTO geographies_areamembership (area_id, vintage_id, name, name_cy, source)
+            SELECT a.id, v.id, n.name, '', {src} FROM {table} n JOIN geographies_area a ON a.code = n.code
+            JOIN geographies_vintage v ON v.code = (CASE n.type_code {whens} END)
+            ON CONFLICT (area_id, vintage_id) DO NOTHING
+        """).format(src=sql.Literal(source), table=table, whens=whens))
+    return n
+
+
+# The one parameter error (levelup_api.core.params); this name is kept for the callers that catch it.
+CustomAreaError = ParameterError
 
 
 SMALL_AREA_TYPES = ("LSOA", "MSOA")
+POLYGON_TYPES = ("Polygon", "MultiPolygon")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _ring_problem(ring, where: str) -> str | None:
+    if not isinstance(ring, list) or len(ring) < 4:
+        return f"{where}: a linear ring is a list of at least 4 positions (the first repeated last)"
+    for n, position in enumerate(ring):
+        if not (isinstance(position, list) and len(position) in (2, 3) and all(_number(v) for v in position)):
+            return f"{where}[{n}]: a position is [longitude, latitude] in numbers, got {_shown(position)}"
+        if not (-180 <= position[0] <= 180 and -90 <= position[1] <= 90):
+            return f"{where}[{n}]: [longitude, latitude] must lie within [-180..180, -90..90], got {_shown(position)}"
+    if ring[0][:2] != ring[-1][:2]:
+        return f"{where}: a linear ring must end where it starts"
+    return None
+
+
+def _shown(value) -> str:
+    text = repr(value)  # repr escapes control characters, NUL included
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def geojson_polygon_problem(geometry) -> str | None:
+    """What is wrong with a GeoJSON Polygon or MultiPolygon (EPSG:4326), checked in Python before
+    GEOS or PostGIS sees it (their messages are not for users), or None. Closed rings of numeric
+    positions within longitude/latitude bounds; validity (self-intersection) is GEOS's to judge."""
+    if not isinstance(geometry, dict):
+        return 'a GeoJSON object such as {"type": "Polygon", "coordinates": [[[lon, lat], ...]]}'
+    kind = geometry.get("type")
+    if kind not in POLYGON_TYPES:
+        return f"a Polygon or MultiPolygon, not {kind if isinstance(kind, str) and kind.isalnum() else _shown(kind)}"
+    coordinates = geometry.get("coordinates")
+    polygons = [coordinates] if kind == "Polygon" else coordinates
+    if not isinstance(polygons, list) or not polygons:
+        return "coordinates: a MultiPolygon is a non-empty list of polygons"
+    for p, rings in enumerate(polygons):
+        where = "coordinates" if kind == "Polygon" else f"coordinates[{p}]"
+        if not isinstance(rings, list) or not rings:
+            return f"{where}: a polygon is a non-empty list of linear rings"
+        for r, ring in enumerate(rings):
+            problem = _ring_problem(ring, f"{where}[{r}]")
+            if problem:
+                return problem
+    return None
+
+
+def _text_problem(value, *, longest: int) -> str | None:
+    """Why a value is not usable text here (PostgreSQL text cannot hold NUL), or None."""
+    if not isinstance(value, str):
+        return f"must be a string, got {type(value).__name__}"
+    if "\x00" in value:
+        return "NUL characters are not allowed"
+    if len(value) > longest:
+        return f"at most {longest} characters"
+    return None
 
 
 def custom_area_create(*, name: str, user, codes: list[str] | None = None, geometry: dict | None = None,
@@ -236,14 +322,18 @@ def custom_area_create(*, name: str, user, codes: list[str] | None = None, geome
     from .models import Area, AreaMembership, CustomArea, CustomAreaMember
 
     limits = settings.LEVELUP
-    name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise CustomAreaError("name", "give a name of 1 to 200 characters")
+    # The REST view validates the body first (geographies.api.serializers.CustomAreaCreateSerializer);
+    # these checks keep any other caller from reaching PostgreSQL or GEOS with bad input.
+    if not isinstance(name, str) or _text_problem(name, longest=200) or not name.strip():
+        raise CustomAreaError("name", "give a name of 1 to 200 characters (a string, no NUL)")
+    name = name.strip()
+    if vintage_code is not None and (problem := _text_problem(vintage_code, longest=20)):
+        raise CustomAreaError("vintage", problem)
     if (codes is None) == (geometry is None):
         raise CustomAreaError("codes", "give either `codes` (LSOA or MSOA codes) or `geometry` (a GeoJSON polygon)")
     if codes is not None:
-        if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
-            raise CustomAreaError("codes", "a non-empty list of LSOA or MSOA codes")
+        if not isinstance(codes, list) or not codes or any(_text_problem(c, longest=20) for c in codes):
+            raise CustomAreaError("codes", "a non-empty list of LSOA or MSOA codes (strings, no NUL)")
         wanted = list(dict.fromkeys(c.strip().upper() for c in codes))
         if len(wanted) > limits["CUSTOM_AREA_MAX_MEMBERS"]:
             raise CustomAreaError("codes", f"at most {limits['CUSTOM_AREA_MAX_MEMBERS']:,} codes")
@@ -267,13 +357,18 @@ def custom_area_create(*, name: str, user, codes: list[str] | None = None, geome
         return area
     if method not in (CustomArea.Method.CENTROID, CustomArea.Method.OVERLAP):
         raise CustomAreaError("method", "with a geometry, method is centroid or overlap")
+    if problem := geojson_polygon_problem(geometry):
+        raise CustomAreaError("geometry", problem)
     vintage = Vintage.objects.filter(code=(vintage_code or "LSOA21").upper(), area_type__code__in=SMALL_AREA_TYPES).first()
     if vintage is None:
         raise CustomAreaError("vintage", "an LSOA or MSOA vintage with boundaries, e.g. LSOA21")
     try:
-        geom = GEOSGeometry(orjson.dumps(geometry).decode(), srid=4326)
-    except (GEOSException, ValueError, TypeError, orjson.JSONEncodeError) as exc:
-        raise CustomAreaError("geometry", f"not a GeoJSON geometry: {exc}") from None
+        # Only the members GEOS needs: a `crs` or `bbox` member is not its business.
+        geom = GEOSGeometry(orjson.dumps({"type": geometry["type"], "coordinates": geometry["coordinates"]}).decode(),
+                            srid=4326)
+    except (GEOSException, ValueError, TypeError, orjson.JSONEncodeError):
+        # Checked above, so this is rare; GEOS's own words stay in the server.
+        raise CustomAreaError("geometry", "not a GeoJSON Polygon or MultiPolygon that GEOS can read") from None
     if geom.geom_type == "Polygon":
         geom = MultiPolygon(geom, srid=4326)
     if geom.geom_type != "MultiPolygon" or geom.empty:

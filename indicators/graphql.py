@@ -1,18 +1,38 @@
-"""GraphQL for indicators: the same selectors and FilterSet as REST."""
+"""GraphQL for indicators: their types, the query mixin for the root schema, and the fields this
+app contributes to `Area` (`IndicatorAreaFields`, composed in levelup_api/schema.py). The same
+selectors and FilterSets as REST."""
 
 from __future__ import annotations
+
+import uuid
 
 import graphene
 from graphene import relay
 from graphene_django import DjangoObjectType
-from graphene_django.filter import DjangoFilterConnectionField, GlobalIDFilter
-from graphql import GraphQLError
+from graphene_django.filter import GlobalIDFilter
 
-from geographies.graphql import CountedConnection
+from geographies.models import CustomArea
+from levelup_api.core.graphql import (
+    CountedConnection,
+    ParamsConnectionField,
+    batch_ids,
+    graphql_params,
+    parameter_errors,
+    request_batches,
+)
+from levelup_api.core.params import ParameterError, params_parse
 
 from . import selectors
-from .aggregation import aggregate_indicator
-from .filters import AggregateFilterSet, IndicatorFilterSet, ObservationFilterSet
+from .aggregation import aggregate_indicator, custom_area_aggregate
+from .filters import (
+    AggregateFilterSet,
+    AreaObservationsParams,
+    CustomAreaObservationsParams,
+    IndicatorFilterSet,
+    ObservationFilterSet,
+    SeriesParams,
+)
+from .harmonise import area_series
 from .models import Indicator, Observation, Period
 
 
@@ -79,15 +99,68 @@ class ObservationNode(DjangoObjectType):
         return self.indicator.slug
 
 
-class ObservationsField(DjangoFilterConnectionField):
-    """Unknown slugs, codes and periods are GraphQL errors naming the parameter."""
 
-    @classmethod
-    def resolve_queryset(cls, connection, iterable, info, args, filtering_args, filterset_class):
-        try:
-            return super().resolve_queryset(connection, iterable, info, args, filtering_args, filterset_class)
-        except selectors.ObservationQueryError as exc:
-            raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
+
+class SeriesInput(graphene.ObjectType):
+    area_code = graphene.String(required=True)
+    area_name = graphene.String(required=True)
+    value = graphene.Float()
+    weight = graphene.Float()
+
+
+class SeriesPoint(graphene.ObjectType):
+    period = graphene.String(required=True)
+    period_iso = graphene.String(required=True)
+    value = graphene.Float()
+    lci = graphene.Float()
+    uci = graphene.Float()
+    status = graphene.String(required=True)
+    flag = graphene.String(required=True, description="published, converted or apportioned")
+    method = graphene.String()
+    weight_indicator = graphene.String()
+    weight_period = graphene.String()
+    reason = graphene.String()
+    inputs = graphene.List(graphene.NonNull(SeriesInput), description="Inputs of a converted value.")
+
+
+class IndicatorAreaFields:
+    """The fields indicators adds to `Area`: a mixin of the DjangoObjectType composed in
+    levelup_api/schema.py, so geographies never needs to know indicators exist. `self` in a
+    resolver is the Area instance."""
+
+    observations = graphene.List(
+        graphene.NonNull(ObservationNode), required=True,
+        indicator=graphene.String(required=True, description="Indicator slugs, comma-separated."),
+        period=graphene.String(description="ISO period, label, year, latest or latest-N (default: every period)."),
+        description="Current values for this area. Fetched for all sibling areas in one query.",
+    )
+    series = graphene.List(
+        graphene.NonNull(SeriesPoint), required=True, indicator=graphene.String(required=True),
+        vintage=graphene.String(description="Vintage code (default: the newest of the area's own type holding it)."),
+        description="Every period of an indicator on one vintage: published, or converted from predecessors "
+                    "(as GET /api/v1/areas/{code}/series/).",
+    )
+
+    def resolve_observations(self, info, indicator, period=None):
+        # The first area of a batched list (Area.children) fetches for the whole list at once.
+        ids = batch_ids(self)
+        cache = request_batches(info, "observation")
+        key = (ids, indicator, period)
+        if key not in cache:
+            args = graphql_params(AreaObservationsParams, info, indicator=indicator, period=period)
+            with parameter_errors(info):
+                cache[key] = selectors.observations_by_area(area_ids=list(ids), indicators=args["indicator"],
+                                                            periods=args["period"])
+        return cache[key].get(self.id, [])
+
+    def resolve_series(self, info, indicator, vintage=None):
+        args = graphql_params(SeriesParams, info, indicator=indicator, vintage=vintage)
+        with parameter_errors(info):
+            found = aggregate_indicator(slug=args["indicator"].strip())
+            if found is None:
+                raise ParameterError("indicator", f"unknown indicator {indicator!r}")
+            _, points = area_series(area=self, indicator=found, vintage=args["vintage"], explain=True)
+        return [SeriesPoint(**{**p, "inputs": [SeriesInput(**i) for i in p.get("inputs") or []]}) for p in points]
 
 
 class AggregateWeight(graphene.ObjectType):
@@ -111,14 +184,6 @@ class AggregateRow(graphene.ObjectType):
 def _aggregate_rows(rows: list[dict]) -> list[AggregateRow]:
     fields = AggregateRow._meta.fields
     return [AggregateRow(**{k: v for k, v in r.items() if k in fields}) for r in rows]
-
-
-def _valid(fs):
-    """The FilterSet, validated: its first invalid argument is a GraphQL error naming it."""
-    if not fs.is_valid():
-        name, errors = next(iter(fs.errors.items()))
-        raise GraphQLError(f"{name}: {errors[0]}", extensions={"parameter": name})
-    return fs
 
 
 class Aggregate(graphene.ObjectType):
@@ -155,20 +220,17 @@ class CustomAreaType(graphene.ObjectType):
         return self.vintage.code
 
     def resolve_observations(self, info, indicator, period=None):
-        from .aggregation import custom_area_aggregate
-
-        slugs = [s.strip() for s in indicator.split(",") if s.strip()]
+        args = graphql_params(CustomAreaObservationsParams, info, indicator=indicator, period=period)
+        slugs = args["indicator"]
         found = {i.slug: i for i in Indicator.objects.select_related("weight_indicator").filter(slug__in=slugs)}
-        missing = [s for s in slugs if s not in found]
-        if missing:
-            raise GraphQLError(f"unknown indicator(s) {', '.join(missing)}", extensions={"parameter": "indicator"})
         rows = []
-        try:
+        with parameter_errors(info):
+            missing = [s for s in slugs if s not in found]
+            if missing:
+                raise ParameterError("indicator", f"unknown indicator(s) {', '.join(missing)}")
+            # The custom area's values are computed here, in indicators, from its members and weights.
             for slug in slugs:
-                rows += custom_area_aggregate(custom_area=self, indicator=found[slug],
-                                              periods=[period] if period else []).rows
-        except selectors.ObservationQueryError as exc:
-            raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
+                rows += custom_area_aggregate(custom_area=self, indicator=found[slug], periods=args["period"]).rows
         return _aggregate_rows(rows)
 
 
@@ -186,33 +248,31 @@ class IndicatorQueries(graphene.ObjectType):
     indicator = graphene.Field(IndicatorType, slug=graphene.String(required=True))
     indicators = graphene.List(
         graphene.NonNull(IndicatorType), required=True, q=graphene.String(), topic=graphene.String(),
-        capital=graphene.String(), measure=graphene.String(), polarity=graphene.String(), area_type=graphene.String(),
+        capital=graphene.String(), measure=graphene.String(), polarity=graphene.String(), type=graphene.String(),
+        area_type=graphene.String(deprecation_reason="Use `type`."),
     )
-    observations = ObservationsField(ObservationNode, description="Observations, with the REST filters.")
+    observations = ParamsConnectionField(
+        ObservationNode, description="Observations, with the REST filters.",
+        deprecated_arguments={"area_type": graphene.Argument(graphene.ID, deprecation_reason="Use `type`.")})
 
     def resolve_indicator(self, info, slug):
         return selectors.indicator_list().filter(slug=slug).first()
 
     def resolve_custom_area(self, info, id):
-        import uuid
-
-        from geographies.models import CustomArea
-
-        try:
-            key = uuid.UUID(str(id))
-        except ValueError:
-            raise GraphQLError(f"not a custom area id: {id!r}", extensions={"parameter": "id"}) from None
+        with parameter_errors(info):
+            try:
+                key = uuid.UUID(str(id))
+            except ValueError:
+                raise ParameterError("id", f"not a custom area id: {id!r}") from None
         return CustomArea.objects.select_related("vintage__area_type").filter(id=key).first()
 
     def resolve_aggregate(self, info, indicator, **params):
-        found = aggregate_indicator(slug=indicator)
-        if found is None:
-            raise GraphQLError(f"unknown indicator {indicator!r}", extensions={"parameter": "indicator"})
-        fs = _valid(AggregateFilterSet(data=params, queryset=Observation.objects.none()))
-        try:
+        with parameter_errors(info):
+            found = aggregate_indicator(slug=indicator)
+            if found is None:
+                raise ParameterError("indicator", f"unknown indicator {indicator!r}")
+            fs = params_parse(AggregateFilterSet, {k: v for k, v in params.items() if v is not None})
             result = fs.aggregate(found)
-        except selectors.ObservationQueryError as exc:
-            raise GraphQLError(exc.message, extensions={"parameter": exc.parameter}) from None
         meta = result.meta()
         return Aggregate(
             indicator=meta["indicator"], method=meta["method"], from_vintage=meta["from_vintage"],
@@ -221,4 +281,6 @@ class IndicatorQueries(graphene.ObjectType):
             rows=_aggregate_rows(result.rows))
 
     def resolve_indicators(self, info, **filters):
-        return _valid(IndicatorFilterSet(data=filters, queryset=selectors.indicator_list())).qs
+        with parameter_errors(info):
+            return params_parse(IndicatorFilterSet, {k: v for k, v in filters.items() if v is not None}).filter_queryset(
+                selectors.indicator_list())

@@ -1,15 +1,19 @@
-"""GraphQL for missions and profiles: the same selectors as REST."""
+"""GraphQL for missions and profiles: their types, the query mixin for the root schema, and the
+fields this app contributes to `Area` (`MissionAreaFields`: profile, missions, similar; composed in
+levelup_api/schema.py). The same selectors as REST."""
 
 from __future__ import annotations
 
 import graphene
 from graphene.types.generic import GenericScalar
-from graphql import GraphQLError
 
-from geographies.models import AreaType, Vintage
+from indicators.models import Indicator
+from levelup_api.core.graphql import graphql_params, parameter_errors
+from levelup_api.core.params import ParameterError
 
 from . import selectors
 from .api.views import mission_body, mission_queryset
+from .filters import ProgressParams, SimilarParams
 
 
 class ObjectiveType(graphene.ObjectType):
@@ -50,7 +54,9 @@ class MissionType(graphene.ObjectType):
     metrics = graphene.List(graphene.NonNull(MetricType), required=True)
     targets = graphene.List(graphene.NonNull(TargetType), required=True)
     progress = GenericScalar(
-        area_type=graphene.String(), vintage=graphene.String(),
+        type=graphene.String(description="Area type of the areas (e.g. LAD): its newest vintage unless `vintage`."),
+        vintage=graphene.String(description="Vintage of the areas (e.g. LAD23)."),
+        area_type=graphene.String(deprecation_reason="Use `type`."),
         description="The same document as GET /api/v1/missions/{number}/progress/.")
 
     @classmethod
@@ -64,20 +70,59 @@ class MissionType(graphene.ObjectType):
         super().__init__(**kwargs)
         self._mission = _mission
 
-    def resolve_progress(self, info, area_type=None, vintage=None):
-        found = None
-        if vintage:
-            found = Vintage.objects.select_related("area_type").filter(code=vintage.strip().upper()).first()
-            if found is None:
-                raise GraphQLError(f"unknown vintage {vintage}", extensions={"parameter": "vintage"})
-        elif area_type:
-            found = (Vintage.objects.select_related("area_type").filter(area_type__code=area_type.strip().upper())
-                     .order_by("-effective_from").first())
-            if found is None or not AreaType.objects.filter(code=area_type.strip().upper()).exists():
-                raise GraphQLError(f"unknown area type {area_type}", extensions={"parameter": "areaType"})
-        else:
-            raise GraphQLError("give areaType or vintage", extensions={"parameter": "vintage"})
-        return selectors.mission_progress(mission=self._mission, vintage=found)
+    def resolve_progress(self, info, **arguments):
+        args = graphql_params(ProgressParams, info, **arguments)
+        with parameter_errors(info):
+            return selectors.mission_progress(mission=self._mission, vintage=selectors.areas_vintage(**args))
+
+
+def _profile_row_type() -> type[graphene.ObjectType]:
+    """A flat GraphQL type with the profile's columns, read from the selector's own list so the
+    two cannot drift apart."""
+    numbers = {"value", "lci", "uci", "region_value", "region_difference", "national_value", "national_difference"}
+    ints = {"rank", "rank_of", "decile", "trend_points"}
+    fields = {c: graphene.Float() if c in numbers else graphene.Int() if c in ints else graphene.String()
+              for c in selectors.PROFILE_COLUMNS if c != "missions"}
+    fields["missions"] = graphene.List(graphene.NonNull(graphene.Int))
+    return type("ProfileRow", (graphene.ObjectType,), fields)
+
+
+ProfileRow = _profile_row_type()
+
+
+class MissionAreaFields:
+    """The fields missions adds to `Area`: a mixin of the DjangoObjectType composed in
+    levelup_api/schema.py, so neither geographies nor indicators needs to know missions exist.
+    `self` in a resolver is the Area instance."""
+
+    profile = graphene.List(
+        graphene.NonNull(ProfileRow), required=True,
+        description="Every indicator for the area at its latest period, ranked and compared with region and nation "
+                    "(as GET /api/v1/areas/{code}/profile/).")
+    missions = GenericScalar(description="The area's scorecard across the 12 missions (as /areas/{code}/missions/).")
+    similar = GenericScalar(
+        indicator=graphene.String(description="Indicator slugs, comma-separated (default: mission headlines)."),
+        indicators=graphene.String(deprecation_reason="Use `indicator`."),
+        n=graphene.Int(description="How many, 1 to 100 (default 10)."),
+        description="Statistically similar areas of the same type (as /areas/{code}/similar/).")
+
+    def resolve_profile(self, info):
+        return [ProfileRow(**r) for r in selectors.area_profile(area=self)]
+
+    def resolve_missions(self, info):
+        return selectors.area_scorecard(area=self)
+
+    def resolve_similar(self, info, **arguments):
+        args = graphql_params(SimilarParams, info, **arguments)
+        n = args["n"] or 10
+        with parameter_errors(info):
+            slugs = args["indicator"]
+            chosen = (list(Indicator.objects.filter(slug__in=slugs)) if slugs else
+                      list(Indicator.objects.filter(mission_metrics__headline=True).distinct().order_by("slug")))
+            if slugs and len(chosen) != len(set(slugs)):
+                raise ParameterError("indicator", "unknown indicator among: " + ", ".join(slugs))
+            used, rows = selectors.area_similar(area=self, indicators=chosen, n=n)
+        return {"indicators": [i.slug for i in used], "similar": rows}
 
 
 class MissionQueries(graphene.ObjectType):

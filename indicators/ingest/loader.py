@@ -10,6 +10,7 @@ from django.db import connection
 from psycopg import sql
 
 from geographies.ingest.loader import GSS
+from geographies.services import areas_create_staged
 from levelup_api.core.ingest import IngestError, copy_rows, execute, stage_csv
 
 from ..models import Dataset, Indicator, Period, Publisher, Release
@@ -218,19 +219,9 @@ class IndicatorLoader:
                        cols.get("name", "name"), "a new area needs a name")
         if not creatable:  # every code was known (else the check above failed)
             return
-        n = _q(cursor, """
-            INSERT INTO geographies_area (code, name, name_cy, entity, area_type_id)
-            SELECT code, name, '', CASE WHEN code ~ %s THEN left(code, 3) ELSE '' END, type_id FROM stg_new_areas
-        """, [GSS]).rowcount
-        self.add("areas_created", n)
-        whens = sql.SQL(" ").join(sql.SQL("WHEN {} THEN {}").format(sql.Literal(t), sql.Literal(v))
-                                  for t, v in creatable.items())
-        _q(cursor, sql.SQL("""
-            INSERT INTO geographies_areamembership (area_id, vintage_id, name, name_cy, source)
-            SELECT a.id, v.id, n.name, '', {src} FROM stg_new_areas n JOIN geographies_area a ON a.code = n.code
-            JOIN geographies_vintage v ON v.code = (CASE n.type_code {whens} END)
-            ON CONFLICT (area_id, vintage_id) DO NOTHING
-        """).format(src=sql.Literal(self.spec.name), whens=whens))
+        # The areas and their memberships are geographies' tables: its service writes them.
+        self.add("areas_created", areas_create_staged(staging_table="stg_new_areas", vintage_by_type=creatable,
+                                                      source=self.spec.name))
 
     def resolve_periods(self, cursor) -> dict[tuple[str, str], int]:
         rows = _q(cursor, "SELECT ikey, period, min(_line) FROM stg_obs GROUP BY ikey, period").fetchall()
