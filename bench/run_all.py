@@ -44,6 +44,7 @@ BENCHMARKS = (
     Bench("point_lookup", ("bench/point_lookup.py",)),
     Bench("observation_slice", ("bench/observation_slice.py",)),
     Bench("graphql_children", ("bench/graphql_children.py",)),
+    Bench("graphql_limits", ("bench/graphql_limits.py",)),
     Bench("ingest_iod2025", ("bench/ingest_iod2025.py",)),
     Bench("profiles", ("bench/profiles.py",)),
     Bench("load", ("bench/load.py",)),

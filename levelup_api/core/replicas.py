@@ -4,8 +4,10 @@ Replicas are named in DATABASE_REPLICA_URLS (comma-separated, as DATABASE_URL). 
 reads while it answers and has replayed everything it has received, or lags by no more than
 LEVELUP["REPLICA_MAX_LAG_SECONDS"]; its health is checked at most every few seconds per process.
 Writes, the admin (so curators read their own writes) and any request that has written go to the
-primary. A read that fails on a replica mid-request is retried once on the primary, so stopping a
-replica costs no failed request."""
+primary. A POST to a view that declares `replica_reads_on_post` (GraphQL, whose reads are POSTed)
+reads from a replica too; that view sends its own writes (mutations) to the primary. A read that
+fails on a replica mid-request is retried once on the primary, so stopping a replica costs no
+failed request."""
 
 from __future__ import annotations
 
@@ -119,6 +121,11 @@ class PrimaryForWritesMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         request._levelup_view = (view_func, view_args, view_kwargs)
+        # Only the view can tell a GraphQL read from a mutation (it parses the document); such a view
+        # says so, and its POSTs are reads until it pins a mutation to the primary. __call__ resets this.
+        if (request.method == "POST" and not request.path.startswith("/admin/")
+                and getattr(getattr(view_func, "view_class", None), "replica_reads_on_post", False)):
+            _primary_only.set(not replica_aliases())
 
     def process_exception(self, request, exception):
         if (_primary_only.get() or not lost_replica(exception)

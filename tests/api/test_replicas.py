@@ -125,6 +125,30 @@ def test_a_replica_lagging_past_the_bound_is_passed_over(standby):
             replica.execute("SELECT pg_wal_replay_resume()")
 
 
+def test_a_graphql_query_posted_is_read_from_the_replica(standby):
+    """A GraphQL query is a read although it is POSTed. With the replica's replay paused and the
+    area renamed on the primary, the POSTed query still answers the old name: the replica's."""
+    db = connection.settings_dict["NAME"]
+    query = json.dumps({"query": '{ area(code: "E06000009") { name } }'})
+    # The replica's health is checked on the first read and then trusted for 60 s, so pausing its
+    # replay below does not make the server pass it over.
+    with psycopg.connect(standby.dsn(db), autocommit=True) as replica, \
+            psycopg.connect(primary_dsn(), autocommit=True) as primary, \
+            serve(standby.url(db), LEVELUP_REPLICA_CHECK_SECONDS="60") as port:
+        original = primary.execute("SELECT name FROM geographies_area WHERE code = 'E06000009'").fetchone()[0]
+        status, body = fetch(port, "POST", "/graphql", query)
+        assert (status, json.loads(body)) == (200, {"data": {"area": {"name": original}}})
+        assert standby.reader_sessions(db) >= 1
+        replica.execute("SELECT pg_wal_replay_pause()")
+        try:
+            primary.execute("UPDATE geographies_area SET name = name || ' (renamed)' WHERE code = 'E06000009'")
+            status, body = fetch(port, "POST", "/graphql", query)
+            assert (status, json.loads(body)) == (200, {"data": {"area": {"name": original}}})
+        finally:
+            primary.execute("UPDATE geographies_area SET name = %s WHERE code = 'E06000009'", (original,))
+            replica.execute("SELECT pg_wal_replay_resume()")
+
+
 def test_reads_go_to_the_streaming_replica_and_its_death_under_load_fails_no_request(standby):
     """Eight clients for 3 s with the replica up, then it is stopped (immediate mode) and they go
     on for 4 s. (It stops the module's replica, so it comes last in the file.)"""
