@@ -1,20 +1,34 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from levelup_api.core.graphql_limits import LimitedGraphQLView
 from levelup_api.core.health import healthz, readyz
+from levelup_api.core.views import ApiRootView, HomeView, MetricsView
 
 urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("", include("django_prometheus.urls")),  # /metrics
+    # Same name as django_prometheus.urls; who may read it is LEVELUP["METRICS"].
+    path("metrics", MetricsView.as_view(), name="prometheus-django-metrics"),
     path("admin/", admin.site.urls),
+    path("api/", RedirectView.as_view(pattern_name="api-root"), name="api"),
+    path("api/v1/", ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include("geographies.api.urls")),
     path("api/v1/", include("indicators.api.urls")),
     path("api/v1/", include("missions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves Swagger UI's init script as a file, so the CSP needs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("graphql", csrf_exempt(LimitedGraphQLView.as_view(graphiql=True)), name="graphql"),
 ]
+
+# JSON in the one error shape under /api/ and /graphql (and for clients that are not browsers),
+# a small HTML page for a browser elsewhere (levelup_api.core.errors.error_response).
+handler400 = "levelup_api.core.views.bad_request"
+handler403 = "levelup_api.core.views.permission_denied"
+handler404 = "levelup_api.core.views.not_found"
+handler500 = "levelup_api.core.views.server_error"

@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.urls import reverse
+from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
@@ -166,10 +167,23 @@ class ChildrenResponseSerializer(serializers.Serializer):
     results = AreaListSerializer(many=True)
 
 
-@extend_schema_field({
-    "type": "object", "description": "GeoJSON Polygon or MultiPolygon (EPSG:4326)",
-    "properties": {"type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]}, "coordinates": {"type": "array"}},
-})
+# GeoJSON as served (EPSG:4326, six decimals): rings closed, so four positions at least.
+_SERVED_POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
+_SERVED_POLYGON = {"type": "array", "minItems": 1,
+                   "items": {"type": "array", "items": _SERVED_POSITION, "minItems": 4}}
+POLYGONAL_GEOMETRY = {
+    "description": "GeoJSON (EPSG:4326): the stored MultiPolygon, or a Polygon when `simplify` leaves one part.",
+    "oneOf": [
+        {"type": "object", "title": "Polygon", "required": ["type", "coordinates"],
+         "properties": {"type": {"type": "string", "enum": ["Polygon"]}, "coordinates": _SERVED_POLYGON}},
+        {"type": "object", "title": "MultiPolygon", "required": ["type", "coordinates"],
+         "properties": {"type": {"type": "string", "enum": ["MultiPolygon"]},
+                        "coordinates": {"type": "array", "minItems": 1, "items": _SERVED_POLYGON}}},
+    ],
+}
+
+
+@extend_schema_field(POLYGONAL_GEOMETRY)
 class ShapeField(GeometryField):
     pass
 
@@ -189,6 +203,45 @@ class BoundaryFeatureSerializer(GeoFeatureModelSerializer):
         fields = ["code", "name", "type", "vintage", "resolution", "geom"]
 
 
+class BoundaryFeatureSchema(GeoFeatureModelSerializerExtension):
+    """drf-spectacular's rest_framework_gis support describes the model field (a MultiPolygon); a
+    simplified boundary can be a Polygon, and every member of the Feature is always there."""
+
+    target_class = BoundaryFeatureSerializer
+    priority = 1
+
+    def map_serializer(self, auto_schema, direction):
+        schema = super().map_serializer(auto_schema, direction)
+        schema["properties"]["geometry"] = POLYGONAL_GEOMETRY
+        schema["properties"]["properties"]["required"] = list(BoundaryFeatureSerializer.Meta.fields[:-1])
+        schema["required"] = ["type", "geometry", "properties"]
+        return schema
+
+
+class BoundaryFeaturePropertiesSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    name_cy = serializers.CharField(allow_null=True, help_text="Welsh name, where there is one.")
+    type = serializers.CharField()
+    vintage = serializers.CharField()
+    resolution = serializers.CharField(help_text="BFC, BGC, BSC, BUC or 'simplified'.")
+
+
+class BoundaryCollectionFeatureSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Feature"])
+    id = serializers.CharField(help_text="The GSS code.")
+    properties = BoundaryFeaturePropertiesSerializer()
+    geometry = ShapeField()
+
+
+class BoundaryCollectionSerializer(serializers.Serializer):
+    """Documents the streamed FeatureCollection (geographies.selectors.boundary_features builds it)."""
+
+    type = serializers.ChoiceField(choices=["FeatureCollection"])
+    vintage = serializers.CharField()
+    features = BoundaryCollectionFeatureSerializer(many=True)
+
+
 class PointAreaSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
@@ -201,3 +254,107 @@ class PointLookupSerializer(serializers.Serializer):
     lon = serializers.FloatField()
     lat = serializers.FloatField()
     areas = PointAreaSerializer(many=True)
+
+
+# -- custom areas --------------------------------------------------------------------------------
+class StrictCharField(serializers.CharField):
+    """Text that must arrive as a JSON string: DRF's CharField would turn 5 into "5"."""
+
+    default_error_messages = {"invalid": "must be a string"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+_POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3,
+             "description": "[longitude, latitude], -180..180 and -90..90."}
+_POLYGON = {"type": "array", "minItems": 1, "description": "Linear rings (the first the outline, then holes), "
+            "each closed: its last position repeats its first.",
+            "items": {"type": "array", "items": _POSITION, "minItems": 4}}
+
+
+@extend_schema_field({
+    "description": "A GeoJSON Polygon or MultiPolygon, longitude/latitude (EPSG:4326).",
+    "oneOf": [
+        {"type": "object", "title": "Polygon", "required": ["type", "coordinates"],
+         "properties": {"type": {"type": "string", "enum": ["Polygon"]}, "coordinates": _POLYGON}},
+        {"type": "object", "title": "MultiPolygon", "required": ["type", "coordinates"],
+         "properties": {"type": {"type": "string", "enum": ["MultiPolygon"]},
+                        "coordinates": {"type": "array", "items": _POLYGON, "minItems": 1}}},
+    ],
+})
+class GeoJSONPolygonField(serializers.Field):
+    """A GeoJSON Polygon or MultiPolygon, checked in Python (geographies.services.geojson_polygon_problem)
+    before GEOS sees it, so that a bad one is a 400 in our words."""
+
+    def to_internal_value(self, data):
+        from ..services import geojson_polygon_problem
+
+        problem = geojson_polygon_problem(data)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class CustomAreaCreateSerializer(serializers.Serializer):
+    """The body of POST /api/v1/custom-areas/: `name` and either `codes`, or `geometry` with `method`
+    (and optionally `vintage`). Every field is checked here, each problem named, before a query runs;
+    fields it does not know are refused."""
+
+    name = StrictCharField(max_length=200, help_text="1 to 200 characters.", error_messages={
+        "blank": "give a name of 1 to 200 characters", "max_length": "give a name of 1 to 200 characters"})
+    codes = serializers.ListField(
+        child=StrictCharField(max_length=20), required=False, allow_empty=False, min_length=1,
+        help_text="LSOA or MSOA codes of one vintage (weight 1 each); instead of `geometry`.",
+        error_messages={"empty": "a non-empty list of LSOA or MSOA codes",
+                        "not_a_list": "a non-empty list of LSOA or MSOA codes"})
+    geometry = GeoJSONPolygonField(required=False, help_text="Instead of `codes`; needs `method`.")
+    method = serializers.ChoiceField(
+        choices=["centroid", "overlap"], required=False,
+        help_text="With `geometry`: `centroid` takes the small areas whose representative point lies inside "
+                  "(weight 1), `overlap` every small area it touches, weighted by the share of its area inside.",
+        error_messages={"invalid_choice": "with a geometry, method is centroid or overlap"})
+    vintage = StrictCharField(max_length=20, required=False,
+                              help_text="The small-area vintage, e.g. LSOA21 (the default with a geometry).")
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict) or not data:
+            raise serializers.ValidationError({"body": "a JSON object with `name` and `codes` or `geometry`"})
+        unknown = [key for key in data if key not in self.fields]
+        if unknown:
+            raise serializers.ValidationError({
+                str(key).replace("\x00", "\\x00"): f"unknown field; the fields are {', '.join(self.fields)}"
+                for key in unknown})
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if ("codes" in attrs) == ("geometry" in attrs):
+            raise serializers.ValidationError(
+                {"codes": "give either `codes` (LSOA or MSOA codes) or `geometry` (a GeoJSON polygon)"})
+        if "geometry" in attrs and "method" not in attrs:
+            raise serializers.ValidationError({"method": "with a geometry, method is centroid or overlap"})
+        return attrs
+
+
+class CustomAreaMemberSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    weight = serializers.FloatField(help_text="1, or the share of the small area inside the polygon (overlap).")
+
+
+class CustomAreaSerializer(serializers.Serializer):
+    """A custom area as the API returns it (geographies.api.views.custom_area_body builds it)."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    method = serializers.ChoiceField(choices=["codes", "centroid", "overlap"])
+    vintage = serializers.CharField(help_text="The small-area vintage of the members.")
+    created_at = serializers.DateTimeField()
+    member_count = serializers.IntegerField()
+    geometry = GeoJSONPolygonField(allow_null=True, help_text="The drawn polygon, as a MultiPolygon; null for codes.")
+    members = CustomAreaMemberSerializer(many=True)

@@ -1,10 +1,14 @@
 """HTTP caching for the read API: every GET answers with an ETag and Last-Modified derived from the
-data version (the newest successful load or curator edit), and a conditional request that
-matches gets a 304 before any view or quota runs."""
+data version (the newest successful load or curator edit; for a custom area's resources, that
+area's own stamp as well). A request whose If-None-Match holds the current tag gets a 304 before any
+view or quota runs; every other precondition is evaluated as RFC 9110 says, once the view has
+shown that the resource exists."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import re
 import time
 from collections.abc import Callable
 
@@ -12,13 +16,16 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpResponse, HttpResponseNotModified
-from django.utils.http import http_date, parse_http_date_safe
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date, parse_etags
 from rest_framework.response import Response
 
+from .errors import error_response
 from .renderers import ORJSONRenderer
 
 # Everything that changes what the API answers: loads, and edits curators make in the admin
-# (each of these tables has an index on its date).
+# (each of these tables has an index on its date). Custom areas are not here: a user creating one
+# changes nothing anyone else reads, so it must not invalidate every cache (see _custom_area_stamp).
 _VERSION_SQL = """
     SELECT extract(epoch FROM greatest(
         (SELECT max(finished_at) FROM core_ingestrun WHERE state = 'succeeded' AND NOT dry_run),
@@ -31,7 +38,6 @@ _VERSION_SQL = """
         (SELECT max(history_date) FROM missions_historicalmission),
         (SELECT max(history_date) FROM missions_historicalmetric),
         (SELECT max(history_date) FROM missions_historicaltarget),
-        (SELECT max(created_at) FROM geographies_customarea),
         'epoch'::timestamptz))::float8
 """
 _cache: dict[str, float] = {"at": 0.0, "version": 0.0}
@@ -46,6 +52,11 @@ def data_version() -> float:
             _cache["version"] = cursor.fetchone()[0]
         _cache["at"] = now
     return _cache["version"]
+
+
+def data_version_iso() -> str:
+    """The data version as an ISO 8601 timestamp (UTC)."""
+    return datetime.datetime.fromtimestamp(data_version(), tz=datetime.UTC).isoformat()
 
 
 def rendered_once(key: str, build: Callable[[], object]) -> HttpResponse:
@@ -64,6 +75,42 @@ def rendered_once(key: str, build: Callable[[], object]) -> HttpResponse:
     return HttpResponse(body, content_type=ORJSONRenderer.media_type)
 
 
+# /api/v1/custom-areas/<id>/ and everything below it (Django's uuid converter: lower-case hex).
+_CUSTOM_AREA_PATH = re.compile(r"^/api/v1/custom-areas/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/")
+
+
+def _custom_area_stamp(area_id: str) -> tuple[float, str] | None:
+    """When a custom area was made and its name (staff may rename one; its members never change),
+    or None when there is no such area. Raw SQL: core sits below the geographies app."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extract(epoch FROM created_at)::float8, name FROM geographies_customarea WHERE id = %s",
+                       [area_id])
+        return cursor.fetchone()
+
+
+def resource_validators(request) -> tuple[str | None, int]:
+    """The weak ETag and the Last-Modified (epoch seconds) of the representation a GET would return;
+    the tag is None when the resource is known not to exist (an unknown custom area)."""
+    version = data_version()
+    stamp = ""
+    custom = _CUSTOM_AREA_PATH.match(request.path)
+    if custom:
+        found = _custom_area_stamp(custom.group(1))
+        if found is None:
+            return None, int(version)
+        created, name = found
+        version, stamp = max(version, created), f"{created}|{name}"
+    vary = "|".join(request.META.get(h, "") for h in ("HTTP_ACCEPT", "HTTP_ACCEPT_ENCODING"))
+    digest = hashlib.sha1(f"{version}|{stamp}|{request.get_full_path()}|{vary}".encode()).hexdigest()[:32]
+    return f'W/"{digest}"', int(version)
+
+
+def _weak_match(etag: str, tags: list[str]) -> bool:
+    """RFC 9110 weak comparison, the one If-None-Match uses: opaque tags equal, W/ ignored."""
+    opaque = etag.removeprefix("W/")
+    return any(tag.removeprefix("W/") == opaque for tag in tags)
+
+
 class ConditionalGetMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -72,26 +119,30 @@ class ConditionalGetMiddleware:
         if (not settings.LEVELUP["HTTP_CACHING"] or request.method not in ("GET", "HEAD")
                 or not request.path.startswith("/api/v1/")):
             return self.get_response(request)
-        version = data_version()
-        modified = int(version)
-        vary = "|".join(request.META.get(h, "") for h in ("HTTP_ACCEPT", "HTTP_ACCEPT_ENCODING"))
-        digest = hashlib.sha1(f"{version}|{request.get_full_path()}|{vary}".encode()).hexdigest()[:32]
-        etag = f'W/"{digest}"'
-        match = request.META.get("HTTP_IF_NONE_MATCH")
-        since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
-        if (match and (match.strip() == "*" or etag in [t.strip() for t in match.split(",")])) or (
-                not match and since is not None and modified <= since):
+        etag, modified = resource_validators(request)
+        # A tag the client holds can only come from a 200 for this URL under this data version, so
+        # the resource exists: answer before any view, query or quota. `*` proves nothing (it is
+        # sent by clients holding nothing), so it waits for the view like every other precondition.
+        tags = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
+        if etag is not None and tags and tags != ["*"] and _weak_match(etag, tags):
             response = HttpResponseNotModified()
             self._headers(response, etag, modified)
             return response
         response = self.get_response(request)
-        if response.status_code == 200:
-            self._headers(response, etag, modified)
-        return response
+        if response.status_code != 200 or etag is None:
+            return response  # preconditions apply only to a resource that exists (RFC 9110 13.2.1)
+        self._headers(response, etag, modified)
+        # If-None-Match (`*` or a list), If-Modified-Since, If-Match and If-Unmodified-Since, in
+        # RFC 9110's order, by Django's implementation of it.
+        answer = get_conditional_response(request, etag=etag, last_modified=modified, response=response)
+        if answer.status_code == 412:
+            answer = error_response(request, 412, "A precondition (If-Match or If-Unmodified-Since) failed: "
+                                                  f"the current ETag is {etag}.")
+        return answer
 
     @staticmethod
     def _headers(response, etag: str, modified: int) -> None:
         response["ETag"] = etag
         response["Last-Modified"] = http_date(modified)
         response["Cache-Control"] = f"public, max-age={settings.LEVELUP['CACHE_MAX_AGE']}"
-        response["Vary"] = "Accept, Accept-Encoding"
+        patch_vary_headers(response, ("Accept", "Accept-Encoding"))

@@ -1,7 +1,11 @@
 """Liveness and readiness for load balancers and orchestrators (outside /api/: no quota, no cache)."""
 
+import logging
+
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+
+log = logging.getLogger(__name__)
 
 
 def healthz(request):
@@ -15,6 +19,9 @@ def readyz(request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT version(), postgis_lib_version()")
             postgres, postgis = cursor.fetchone()
-    except DatabaseError as exc:
-        return JsonResponse({"status": "unavailable", "reason": str(exc).splitlines()[0]}, status=503)
+    except DatabaseError:
+        # The driver's message (host, port, role) is for the log, not for whoever asks.
+        log.exception("readiness check: the database did not answer")
+        return JsonResponse({"status": "unavailable", "error": "unavailable",
+                             "message": "The database or PostGIS does not answer."}, status=503)
     return JsonResponse({"status": "ready", "postgresql": postgres.split(" on ")[0], "postgis": postgis})

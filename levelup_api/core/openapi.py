@@ -25,4 +25,6 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "X-API-Key",
-                "description": "Optional: raises the read quota from 60 to 600 requests a minute (partners 6,000)."}
+                "description": "Optional: raises the quota from 60 to 600 requests a minute (partners 6,000). It is "
+                               "not a login: to write, send a token (`Authorization: Token ...`) as well."}
+

@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as default_cors_headers
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -26,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.gis",
     "django.contrib.postgres",
     "corsheaders",
+    "csp",
     "django_prometheus",
     "rest_framework",
     "rest_framework.authtoken",
@@ -46,7 +49,12 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "levelup_api.core.middleware.RequestLogMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # After CORS, so that a browser on another origin can read the 414 or 413.
+    "levelup_api.core.middleware.URILengthMiddleware",
+    "levelup_api.core.middleware.BodySizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (settings below); HTML pages use its nonce.
+    "csp.middleware.CSPMiddleware",
     # Large JSON and CSV bodies compress ~5-10x; public data, so no secret to leak (BREACH).
     "django.middleware.gzip.GZipMiddleware",
     # Serves admin and API-docs assets under gunicorn without a separate web server.
@@ -63,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "levelup_api.core.quotas.QuotaHeadersMiddleware",
+    # Inside CommonMiddleware, which sets Content-Length after it has rewritten a body.
+    "levelup_api.core.middleware.GraphQLErrorShapeMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -82,7 +92,9 @@ WSGI_APPLICATION = "levelup_api.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Searched before the apps' own templates, so that the pages graphene-django and
+        # drf-spectacular render can be given the CSP nonce and local assets (levelup_api/core/templates).
+        "DIRS": [BASE_DIR / "levelup_api" / "core" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -159,6 +171,17 @@ LEVELUP = {
                            "rows": 400, "missions": 12, "metrics": 10, "targets": 5, "edges": 1},
     "GRAPHQL_DEFAULT_PAGE": 100,
     "GRAPHQL_STATEMENT_TIMEOUT_MS": int(os.environ.get("LEVELUP_GRAPHQL_TIMEOUT_MS", "10000")),
+    # GraphQL documents (levelup_api/core/graphql_limits.py): bytes before parsing, tokens (and
+    # comments) while parsing, fragments defined, then with every fragment counted where it is
+    # spread: nesting depth, fields, aliases, and fields merged at one response path
+    # (graphql-core's overlap check is quadratic in fragments and in merged fields).
+    "GRAPHQL_MAX_QUERY_BYTES": int(os.environ.get("LEVELUP_GRAPHQL_MAX_QUERY_BYTES", "20000")),
+    "GRAPHQL_MAX_TOKENS": 2000,
+    "GRAPHQL_MAX_FRAGMENTS": 50,
+    "GRAPHQL_MAX_DEPTH": 10,
+    "GRAPHQL_MAX_FIELDS": 1000,
+    "GRAPHQL_MAX_ALIASES": 100,
+    "GRAPHQL_MAX_REPEATS": 10,
     "QUOTAS": {"anon": os.environ.get("LEVELUP_ANON_RATE", "60/min"), "standard": "600/min", "partner": "6000/min"},
     # Custom areas: at most this many small areas, and a drawn polygon at most this large.
     "CUSTOM_AREA_MAX_MEMBERS": 5000,
@@ -169,6 +192,11 @@ LEVELUP = {
     # White Paper used 2019-2022 figures).
     "MISSION_BASELINE_FROM": os.environ.get("LEVELUP_MISSION_BASELINE_FROM", "2019-01-01"),
     "CUSTOM_AREA_MAX_KM2": 20000,
+    # The longest request URI (path and query string) answered; longer ones get a 414. gunicorn's
+    # --limit-request-line (Makefile, Dockerfile: 8190, its maximum) must stay above it.
+    "MAX_URI_LENGTH": int(os.environ.get("LEVELUP_MAX_URI_LENGTH", "8000")),
+    # /metrics: "staff" (a staff session or a staff user's token), "public", or "off" (404).
+    "METRICS": os.environ.get("LEVELUP_METRICS", "staff").lower(),
     # Populations that weight a value converted from predecessor areas (a merged district's rate
     # from its former districts'), tried after the indicator's own weight, in this order; the
     # period nearest the value's is taken.
@@ -177,7 +205,7 @@ LEVELUP = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "levelup_api.core.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": [
         "levelup_api.core.renderers.ORJSONRenderer",
@@ -185,10 +213,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "levelup_api.core.pagination.PageNumberPagination",
     "EXCEPTION_HANDLER": "levelup_api.core.errors.exception_handler",
+    # A token or a session says who the user is; the API key (last: it never authenticates a user)
+    # only sets the quota, so a client may send both.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "levelup_api.core.quotas.ApiKeyAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        "levelup_api.core.quotas.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": ["levelup_api.core.quotas.QuotaThrottle"],
@@ -214,8 +244,11 @@ SPECTACULAR_SETTINGS = {
         "**Caching.** Every GET carries an `ETag` and `Last-Modified` that change only when data is loaded "
         "or edited; send `If-None-Match` or `If-Modified-Since` for a 304 (empty body), which does not count "
         "against the quota. Large bodies are gzipped when asked (`Accept-Encoding: gzip`).\n\n"
-        "**GraphQL** refuses queries nested more than 10 levels, connection pages over 1,000 items and "
-        "queries whose estimated size exceeds 500,000 field values, and stops any SQL statement after 10 s."
+        "**GraphQL** validates every document by the GraphQL specification and refuses (400, the message "
+        "naming the limit) documents over 20,000 bytes or 2,000 tokens, more than 50 fragments, nesting "
+        "deeper than 10 levels, connection pages over 1,000 items, more than 1,000 fields, 100 aliases or 10 "
+        "copies of a field at one place (fragments counted wherever spread), and queries whose estimated "
+        "size exceeds 500,000 field values; it stops any SQL statement after 10 s."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -227,6 +260,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "levelup_api.core.openapi.describe_format_parameter",
+        "levelup_api.core.schema.add_error_responses",
     ],
 }
 
@@ -262,4 +296,35 @@ CORS_ALLOWED_ORIGINS = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS"
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_CREDENTIALS = False
 CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
-                       "X-RateLimit-Reset"]
+                       "X-RateLimit-Reset", "X-Request-ID"]
+# What a browser app may send: the defaults, an API key, its own request id, and the validators
+# of a conditional GET.
+CORS_ALLOW_HEADERS = [*default_cors_headers, "x-api-key", "x-request-id", "if-none-match", "if-modified-since"]
+
+# Request bodies: Django's default, stated because the 413 message quotes it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB
+
+# Content-Security-Policy (django-csp 4): nothing from another origin. Inline scripts and styles
+# run only with the per-response nonce (the home page, GraphiQL's settings, Swagger UI's style).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # Swagger UI and GraphiQL draw icons from data: URIs in their CSS.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],
+    },
+}
+
+# /metrics on its own port instead (django-prometheus starts one HTTP server per process, on the
+# first free port of the range: give as many ports as processes, workers and commands included).
+if os.environ.get("LEVELUP_METRICS_PORTS"):
+    _low, _, _high = os.environ["LEVELUP_METRICS_PORTS"].partition("-")
+    PROMETHEUS_METRICS_EXPORT_PORT_RANGE = range(int(_low), int(_high or _low) + 1)
+    PROMETHEUS_METRICS_EXPORT_ADDRESS = os.environ.get("LEVELUP_METRICS_ADDRESS", "127.0.0.1")

@@ -122,8 +122,10 @@ def test_cors_lets_browsers_read_the_api_but_not_the_admin(client):
     assert "Access-Control-Allow-Origin" not in client.get("/admin/login/", HTTP_ORIGIN="https://x.example.org")
 
 
-def test_prometheus_metrics(client):
+def test_prometheus_metrics(client, admin_user):
     client.get(AREA)
+    assert client.get("/metrics").status_code == 403  # staff only by default (tests/core/test_http.py)
+    client.force_login(admin_user)
     body = client.get("/metrics").content.decode()
     assert "django_http_requests_total_by_view_transport_method_total" in body
     assert 'view="area-detail"' in body
