@@ -14,6 +14,7 @@ fragments that meet in one selection set (1,000 copies of one field, 20 KB, take
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -41,9 +42,12 @@ from graphql import (
     validate,
 )
 from graphql.validation.validate import ValidationAbortedError
+from psycopg.errors import QueryCanceled
 
 from levelup_api.core import replicas
 from levelup_api.core.quotas import quota_refusal
+
+logger = logging.getLogger(__name__)
 
 # Selection sets nested deeper than this (counting fragments) are refused before they are measured,
 # as graphql-core's parser and validator refuse them: the measure recurses once per level.
@@ -331,6 +335,22 @@ class LimitedGraphQLView(GraphQLView):
     # mutation is sent to the primary by execute_graphql_request (the schema has none today).
     replica_reads_on_post = True
 
+    @staticmethod
+    def format_error(error):
+        """A database error inside a resolver is reported without PostgreSQL's own words (which name
+        tables, columns and settings); the full error goes to the log."""
+        original = getattr(error, "original_error", None)
+        if isinstance(original, DatabaseError):
+            logger.error("GraphQL field failed on the database", exc_info=original)
+            if isinstance(getattr(original, "__cause__", None), QueryCanceled):
+                message = (f"the query was stopped after {settings.LEVELUP['GRAPHQL_STATEMENT_TIMEOUT_MS']:,} ms; "
+                           "ask for fewer items, or use the REST CSV endpoints for bulk data")
+            else:
+                message = "a database error stopped this field; it is logged, please report it if it persists"
+            formatted = error.formatted
+            return {**formatted, "message": message, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+        return GraphQLView.format_error(error)
+
     def dispatch(self, request, *args, **kwargs):
         # The REST API's quota (per IP, or per API key), counted on the same counters. Its reads (the
         # key, the counters) stay on the primary: fresh counts, and a replica that has just died
@@ -393,8 +413,14 @@ class LimitedGraphQLView(GraphQLView):
             if self.execution_context_class:
                 options["execution_context_class"] = self.execution_context_class
             try:
-                return execute(self.schema.graphql_schema, document, root_value=self.get_root_value(request),
-                               context_value=self.get_context(request), variable_values=variables,
-                               operation_name=operation_name, middleware=self.get_middleware(request), **options)
+                result = execute(self.schema.graphql_schema, document, root_value=self.get_root_value(request),
+                                 context_value=self.get_context(request), variable_values=variables,
+                                 operation_name=operation_name, middleware=self.get_middleware(request), **options)
             except Exception as exc:  # as graphene-django: an error of the request, answered as such
                 return ExecutionResult(errors=[exc])
+            if any(isinstance(getattr(e, "original_error", None), DatabaseError) for e in result.errors or ()):
+                # graphql-core caught a failed statement (a timeout, say) as a field error: the
+                # transaction is aborted, so it ends in a rollback, not in a commit that would fail.
+                for using in dict.fromkeys((alias, "default")):
+                    transaction.set_rollback(True, using=using)
+            return result

@@ -211,3 +211,14 @@ def test_a_query_that_is_not_a_string_is_refused(client):
                            content_type="application/json")
     [error] = refusal(response)
     assert error["message"] == "the query must be a string"
+
+
+def test_a_statement_stopped_by_the_timeout_says_so_without_postgresql_words(client, settings):
+    settings.LEVELUP = {**settings.LEVELUP, "GRAPHQL_STATEMENT_TIMEOUT_MS": 1}
+    response = post(client, '{ observations(indicator: "iod2025-imd-score", type: "LSOA", first: 1000) '
+                            '{ totalCount edges { node { areaCode value } } } }')
+    errors = response.json()["errors"]
+    assert errors[0]["message"].startswith("the query was stopped after 1 ms")
+    assert errors[0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    text = response.content.decode().lower()
+    assert "canceling statement" not in text and "statement_timeout" not in text and "sql" not in text
