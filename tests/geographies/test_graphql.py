@@ -1,21 +1,10 @@
 """GraphQL geography queries: the same answers as REST, and fixed query counts."""
 
-import json
-
 import pytest
 
-# Every GraphQL request runs in its own transaction with a statement timeout (SET LOCAL): inside a
-# test's transaction that is a savepoint, the SET and the release: 3 statements besides the data.
-REQUEST_OVERHEAD = 3
+from tests.clients import REQUEST_OVERHEAD, gql
 
 pytestmark = pytest.mark.django_db
-
-
-def gql(client, query: str, variables: dict | None = None) -> dict:
-    response = client.post("/graphql", data=json.dumps({"query": query, "variables": variables or {}}),
-                           content_type="application/json")
-    assert response.status_code in (200, 400), response.content
-    return response.json()
 
 
 def test_area_by_code_with_predecessors(client):

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.graphql.test_geographies import gql
+from tests.clients import gql
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.graphql.test_geographies import REQUEST_OVERHEAD, gql
+from tests.clients import REQUEST_OVERHEAD, gql
 
 pytestmark = pytest.mark.django_db
 
