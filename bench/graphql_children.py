@@ -1,7 +1,7 @@
 """GraphQL: the latest values of a few indicators for every LSOA below a district, against its limits.
 
 The issue asks that `area(code) { children(type: "LSOA") { code name observations(indicator: "a,b,c",
-period: "latest") { ... } } }` (the `CHILD_VALUES` query of tests/graphql/test_indicators.py) runs a
+period: "latest") { ... } } }` (the `CHILD_VALUES` query of tests/indicators/test_graphql.py) runs a
 fixed number of SQL queries and answers in 10 ms p50 over HTTP or less for a district's ~300 LSOAs x
 3 indicators (PostGraphile 5, a compiled-SQL GraphQL server, takes 10 ms for it on the same machine).
 Measured in one run, interleaved round by round after warm-up rounds:

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import NullIf
@@ -193,15 +194,24 @@ CSV_BLOCK_BYTES = 64 * 1024
 
 
 def observation_csv_copy(qs: QuerySet[Observation]) -> Iterator[bytes]:
-    """The whole result as CSV straight from PostgreSQL's COPY: nothing is built in Python."""
+    """The whole result as CSV straight from PostgreSQL's COPY: nothing is built in Python. The
+    query is compiled here, before a response streams: a failure then is still an error response,
+    not a body cut short."""
+    header = ",".join(OBSERVATION_COLUMNS)
     # NULLIF: COPY writes an empty string as "" in CSV; a blank status should be an empty field.
-    sql, params = observation_rows(qs).annotate(status_csv=NullIf("status", Value(""))).values_list(
-        "area__code", "area__name", "indicator__slug", "period__label", "period__iso", "value", "lci", "uci",
-        "status_csv").query.sql_with_params()
+    try:
+        sql, params = observation_rows(qs).annotate(status_csv=NullIf("status", Value(""))).values_list(
+            "area__code", "area__name", "indicator__slug", "period__label", "period__iso", "value", "lci", "uci",
+            "status_csv").query.sql_with_params()
+    except EmptyResultSet:  # a filter that matches nothing by construction (period=latest with no values)
+        return iter([(header + "\n").encode()])
+    return _csv_copy_blocks(sql, params, header)
+
+
+def _csv_copy_blocks(sql: str, params, header: str) -> Iterator[bytes]:
     with connection.cursor() as cursor:
         raw = cursor.cursor
         inner = raw.mogrify(sql, params) if params else sql
-        header = ",".join(OBSERVATION_COLUMNS)
         with raw.copy(f"COPY ({inner}) TO STDOUT WITH (FORMAT csv)") as copy:
             # COPY hands over one row per chunk: sending each as its own write costs more than the
             # query, so rows are gathered into blocks of about 64 KiB.

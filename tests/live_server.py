@@ -1,7 +1,7 @@
 """A real gunicorn serving the API on loopback against the test database, for the tests that must
 go over HTTP as a client would (schemathesis, the contract checks): started once per session after
 the national load, always stopped. Quotas are off in it (the fuzzer sends thousands of requests);
-tests/api/test_http.py tests the quotas themselves."""
+tests/core/test_quotas_and_caching.py tests the quotas themselves."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from datetime import date
 
 from django.urls import reverse
 from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
@@ -339,6 +340,30 @@ class CustomAreaCreateSerializer(serializers.Serializer):
         if "geometry" in attrs and "method" not in attrs:
             raise serializers.ValidationError({"method": "with a geometry, method is centroid or overlap"})
         return attrs
+
+
+# Text the service can store (PostgreSQL text holds no NUL), with a character other than white
+# space (values are stripped, and a blank one is refused).
+_TEXT = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+class CustomAreaCreateSchema(OpenApiSerializerExtension):
+    """The request body as CustomAreaCreateSerializer checks it: no other fields, either `codes` or
+    `geometry` with `method`, and text without NUL."""
+
+    target_class = CustomAreaCreateSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        properties = schema["properties"]
+        properties["name"]["pattern"] = properties["codes"]["items"]["pattern"] = _TEXT
+        properties["vintage"]["pattern"] = _TEXT
+        schema["additionalProperties"] = False
+        schema["oneOf"] = [
+            {"title": "By codes", "required": ["codes"], "not": {"required": ["geometry"]}},
+            {"title": "By polygon", "required": ["geometry", "method"], "not": {"required": ["codes"]}},
+        ]
+        return schema
 
 
 class CustomAreaMemberSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -292,6 +293,8 @@ def custom_area_body(area) -> dict:
 )
 class CustomAreaCreateView(JSONErrorsMixin, APIView):
     permission_classes = [IsAuthenticated]
+    # The body is JSON (a geometry has no form encoding): anything else is the documented 415.
+    parser_classes = [JSONParser]
 
     def post(self, request):
         from rest_framework.exceptions import ParseError

@@ -139,13 +139,18 @@ class ObservationListView(ParamsMixin, APIView):
         "in (`to_type`/`to_vintage`, e.g. LAD24) by the indicator's aggregation rule: `sum` (counts), "
         "`weighted_mean` (rates and scores, weighted by a named indicator such as a population, matched to the "
         "child areas; the weight's period is stated), `share_in_category` (e.g. the share of LSOAs in decile 1), "
-        "`ratio_of_sums`. Each value carries the method, the child areas used and expected, and the coverage "
-        "(share of the weight, or of the children, that had values). Below `min_coverage` the value is null and "
-        "`reason` says why. Indicators marked not aggregatable (ranks, medians) and methods that do not apply are "
-        "refused with a 400 that says why. `format=csv` returns the rows as CSV."
+        "`ratio_of_sums`; or one of MHCLG's deprivation summaries: `average_rank` and `local_concentration` "
+        "(population-weighted, of the national ranks reversed), `average_score`, `extent` (population in the most "
+        "deprived 30%, on a sliding weight), `scale` (sum of numerators), `share_in_category`, each with its `rank` "
+        "among the result areas (1 = most deprived) and `rank_of`. Where the hierarchy has no link (LSOA21 to "
+        "CAUTH24, LSOA11 to LAD24) children are fitted through boundaries (`via`). Each value carries the method, "
+        "the child areas used and expected, the coverage (share of the weight, or of the children, that had "
+        "values) and, where the publisher's own figure is loaded, `published_value`. Below `min_coverage` the "
+        "value is null and `reason` says why. Ranks and medians (except through the summaries of ranks) and "
+        "methods that do not apply are refused with a 400 that says why. `format=csv` returns the rows as CSV."
     ),
     parameters=[OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Indicator slug.")],
-    responses={200: OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR,
+    responses={200: s.AggregateSerializer, (200, "text/csv"): OpenApiTypes.STR,
                400: OpenApiResponse(description="A parameter is invalid or the aggregation does not apply; the JSON "
                                                 "body names the parameter and says why."),
                404: OpenApiResponse(description="Unknown slug.")},
@@ -176,7 +181,7 @@ class IndicatorAggregateView(ParamsMixin, APIView):
         "`flag` (published, converted, apportioned), the method and weight used, and with `explain=true` its inputs."
     ),
     parameters=[OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="GSS code.")],
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A parameter is invalid; the body names it."),
+    responses={200: s.AreaSeriesSerializer, 400: OpenApiResponse(description="A parameter is invalid; the body names it."),
                404: OpenApiResponse(description="Unknown area code.")},
 )
 class AreaSeriesView(ParamsMixin, APIView):
@@ -201,7 +206,7 @@ class AreaSeriesView(ParamsMixin, APIView):
         "and coverage. `format=csv` for a file."
     ),
     parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Custom area id.")],
-    responses={200: OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR,
+    responses={200: s.CustomAreaObservationsSerializer, (200, "text/csv"): OpenApiTypes.STR,
                400: OpenApiResponse(description="A parameter is invalid or an indicator cannot be aggregated."),
                404: OpenApiResponse(description="Unknown custom area.")},
 )

@@ -17,7 +17,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
+        if not raw:  # empty is left out, as the parameter layer (levelup_api.core.params) takes it
             return self.page_size
         try:
             size = int(raw)
@@ -28,7 +28,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return size
 
     def paginate_queryset(self, queryset, request, view=None):
-        raw = request.query_params.get(self.page_query_param)
+        raw = request.query_params.get(self.page_query_param) or None
         if raw is not None and (not raw.isdigit() or int(raw) < 1):
             raise BadParameter("page", f"must be a positive whole number, got {raw!r}")
         try:

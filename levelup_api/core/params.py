@@ -349,9 +349,12 @@ def openapi_parameters(params_class: type[Params]):
 
     out = []
     for name, f in params_class.base_filters.items():
-        required = bool(f.extra.get("required"))
-        # An empty value counts as the parameter left out, so a required one needs a character.
-        out.append(OpenApiParameter(name, _schema(f), OpenApiParameter.QUERY, required=required,
+        required, schema = bool(f.extra.get("required")), _schema(f)
+        # Values are stripped and an empty one counts as left out: a required one needs a character
+        # other than white space.
+        if required and schema["type"] == "string" and "pattern" not in schema:
+            schema["pattern"] = r"\S"
+        out.append(OpenApiParameter(name, schema, OpenApiParameter.QUERY, required=required,
                                     allow_blank=not required, description=str(f.extra.get("help_text", ""))))
     for old, new in params_class.deprecated_aliases.items():
         f = params_class.base_filters[new]

@@ -262,6 +262,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets the response serializers share under different field names.
+    "ENUM_NAME_OVERRIDES": {
+        "DirectionEnum": ["better", "worse", "no change"],
+        "AggregationMethodEnum": "indicators.api.serializers.AGGREGATION_METHODS",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "levelup_api.core.openapi.describe_format_parameter",

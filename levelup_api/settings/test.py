@@ -9,10 +9,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 STATIC_ROOT = None  # nothing is collected in tests
 
-# Quotas are tested on their own (tests/api/test_quotas.py turns them on); counters in memory.
+# Quotas are tested on their own (tests/core/test_quotas_and_caching.py turns them on); counters in memory.
 LEVELUP["QUOTAS_ENABLED"] = False  # noqa: F405
 CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # noqa: F405
-LEVELUP["HTTP_CACHING"] = False  # noqa: F405  (tests/api/test_http.py turns it on)
+LEVELUP["HTTP_CACHING"] = False  # noqa: F405  (tests/core/test_quotas_and_caching.py turns it on)
 LEVELUP["PROFILE_CACHE"] = False  # noqa: F405  (tests/missions/test_missions.py turns it on)
 
 # One test database per checkout or helper when several suites run on one server (default test_levelup).

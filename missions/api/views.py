@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.http import StreamingHttpResponse
-from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -18,8 +17,16 @@ from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
 from levelup_api.core.rest import ParamsMixin
 
 from .. import selectors
-from ..filters import ProfileListParams, ProgressParams, SimilarParams
+from ..filters import ProfileListParams, ProfileParams, ProgressParams, SimilarParams, level_value
 from ..models import Metric, Mission, Target
+from .serializers import (
+    AreaProfileSerializer,
+    AreaScorecardSerializer,
+    AreaSimilarSerializer,
+    MissionProgressSerializer,
+    MissionSerializer,
+    ProfileListSerializer,
+)
 
 
 def mission_queryset():
@@ -75,7 +82,7 @@ CODE = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, descrip
 @extend_schema(tags=["missions"], summary="The 12 missions",
                description="The White Paper's missions under its four objectives, each with its metrics (indicators, "
                            "and whether ONS tagged them or we suggest them), typed targets and data status.",
-               responses={200: build_array_type(build_basic_type(OpenApiTypes.OBJECT))})
+               responses={200: MissionSerializer(many=True)})
 class MissionListView(ParamsMixin, APIView):
     @extend_schema(operation_id="v1_missions_list")
     def get(self, request):
@@ -86,7 +93,7 @@ class MissionListView(ParamsMixin, APIView):
 
 @extend_schema(tags=["missions"], summary="One mission", parameters=[NUMBER],
                description="A mission with its statement, metrics, typed targets and data status.",
-               responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="No such mission.")})
+               responses={200: MissionSerializer, 404: OpenApiResponse(description="No such mission.")})
 class MissionDetailView(ParamsMixin, APIView):
     def get(self, request, number: int):
         mission = _mission(number)
@@ -103,7 +110,8 @@ class MissionDetailView(ParamsMixin, APIView):
         "bottom areas per period over the same set of areas, or Open SDG's growth-rate method for national targets."
     ),
     parameters=[NUMBER],
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="Bad area type or vintage."),
+    responses={200: MissionProgressSerializer, (200, "text/csv"): OpenApiTypes.STR,
+               400: OpenApiResponse(description="Bad area type or vintage."),
                404: OpenApiResponse(description="No such mission.")},
 )
 class MissionProgressView(ParamsMixin, APIView):
@@ -125,34 +133,44 @@ class MissionProgressView(ParamsMixin, APIView):
 @extend_schema(
     tags=["profiles"], summary="An area's profile",
     description=(
-        "Every indicator with a current value for the area, at its latest period: value and CI, rank among areas of "
-        "the same type (1 = best by polarity) and decile, the region's and the nation's value for the same period "
-        "with the difference and a comparison (the area's 95% CI against the benchmark: better, similar, worse; not "
-        "compared without a CI or a polarity), the trend over the last five points, and the missions it measures. "
-        "`format=csv` for a file."
+        "Every indicator with a current value for the area, at its latest period: value and CI; rank among areas of "
+        "the same type (1 = best by polarity; a rank indicator's own published rank) and decile (a decile "
+        "indicator's own); the region's and the nation's value for the same period, published or else computed from "
+        "their areas by the indicator's aggregation rule (`*_comparator_source`, `*_coverage`), with the difference "
+        "and a comparison by Fingertips' methods (`comparison_method`: the area's confidence interval at `level`, "
+        "published or by Wilson or Byar from its numerator and denominator, against the benchmark: better, similar, "
+        "worse, or higher, similar, lower without a polarity; otherwise its quintile among all areas of its type); "
+        "the trend over the last five points (`trend_method`); and the missions it measures. `format=csv` for a "
+        "file. Methods: docs/missions.md."
     ),
-    parameters=[CODE], responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="Unknown code.")},
+    parameters=[CODE], responses={200: AreaProfileSerializer, (200, "text/csv"): OpenApiTypes.STR,
+                                  404: OpenApiResponse(description="Unknown code.")},
 )
 class AreaProfileView(ParamsMixin, APIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
+    params_class = ProfileParams
 
     def get(self, request, code: str):
+        level = level_value(self.cleaned)
         if request.accepted_renderer.format == "csv":
             area = get_area(code, relations=set())
-            return _csv(selectors.area_profile(area=area), selectors.PROFILE_COLUMNS, f"profile-{area.code}.csv")
+            return _csv(selectors.area_profile(area=area, level=level), selectors.PROFILE_COLUMNS,
+                        f"profile-{area.code}.csv")
 
         def document() -> dict:
             area = get_area(code, relations=set())
-            return {"area": {"code": area.code, "name": area.name}, "indicators": selectors.area_profile(area=area)}
+            return {"area": {"code": area.code, "name": area.name},
+                    "indicators": selectors.area_profile(area=area, level=level)}
 
-        return rendered_once(f"profile:{code.strip().upper()}", document)
+        return rendered_once(f"profile:{code.strip().upper()}:{level:g}", document)
 
 
 @extend_schema(
     tags=["profiles"], summary="Profiles for every area under a parent",
     description="The profile of every area of `type` (in `vintage`, default its newest) below `parent`, as one JSON "
                 "list or one CSV file (`format=csv`), for partners pulling a whole region at once.",
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A parameter is invalid.")},
+    responses={200: ProfileListSerializer, (200, "text/csv"): OpenApiTypes.STR,
+               400: OpenApiResponse(description="A parameter is invalid.")},
 )
 class ProfileListView(ParamsMixin, APIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
@@ -162,7 +180,7 @@ class ProfileListView(ParamsMixin, APIView):
         parent = self.cleaned["parent"]
         vintage = selectors.areas_vintage(vintage=self.cleaned["vintage"], type=self.cleaned["type"])
         areas = selectors.profile_areas(parent=parent, vintage=vintage)
-        rows = selectors.cached_profiles(areas=areas)
+        rows = selectors.cached_profiles(areas=areas, level=level_value(self.cleaned))
         if request.accepted_renderer.format == "csv":
             return _csv(rows, selectors.PROFILE_COLUMNS, f"profiles-{parent.code}-{vintage.code}.csv")
         return Response({"parent": parent.code, "vintage": vintage.code, "areas": len(areas), "rows": rows})
@@ -173,7 +191,7 @@ class ProfileListView(ParamsMixin, APIView):
     description="For each of the 12 missions, the area's values on its metrics: baseline (first period starting on "
                 "or after 2019-01-01) and latest, the change and whether it is for the better by polarity. Missions "
                 "with no data for the area say so.",
-    parameters=[CODE], responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="Unknown code.")},
+    parameters=[CODE], responses={200: AreaScorecardSerializer, 404: OpenApiResponse(description="Unknown code.")},
 )
 class AreaMissionsView(ParamsMixin, APIView):
     def get(self, request, code: str):
@@ -188,7 +206,7 @@ class AreaMissionsView(ParamsMixin, APIView):
                 "(each standardised to z-scores across the areas that have all of them; Euclidean distance). "
                 "Default indicators: the missions' headline metrics the area has values for.",
     parameters=[CODE],
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A parameter is invalid."),
+    responses={200: AreaSimilarSerializer, 400: OpenApiResponse(description="A parameter is invalid."),
                404: OpenApiResponse(description="Unknown code.")},
 )
 class AreaSimilarView(ParamsMixin, APIView):
