@@ -70,9 +70,14 @@ def explain_param() -> BooleanParam:
 
 
 def method_param() -> ChoiceParam:
+    from .aggregation import METHOD_CHOICES  # the rules and MHCLG's summary measures, declared with their SQL
+
     return ChoiceParam(
-        choices=[(c, label) for c, label in Indicator.Aggregation.choices if c != Indicator.Aggregation.NOT_AGGREGATABLE],
-        help_text="Aggregation rule (default: the indicator's own); refused where it does not apply.")
+        choices=METHOD_CHOICES,
+        help_text="Aggregation rule (default: the indicator's own), or one of MHCLG's deprivation summaries: "
+                  "average_rank (ranks), average_score (scores), share_in_category (deciles), extent and "
+                  "local_concentration (ranks), scale (numerators); the summaries come with each area's rank "
+                  "among the result areas (1 = most deprived). Refused where it does not apply.")
 
 
 def weight_param() -> SlugChoiceFilter:

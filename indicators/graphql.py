@@ -179,6 +179,12 @@ class AggregateRow(graphene.ObjectType):
     coverage = graphene.Float()
     flag = graphene.String(required=True)
     reason = graphene.String()
+    rank = graphene.Int(description="Summary methods: the rank among the result areas, 1 = the most deprived "
+                                    "(highest value), as MHCLG ranks its district summaries.")
+    rank_of = graphene.Int(description="How many result areas were ranked.")
+    published_value = graphene.Float(description="The publisher's own figure for this area and period, where "
+                                                 "one is loaded, beside the computed value.")
+    published_indicator = graphene.String(description="The indicator holding `publishedValue`.")
 
 
 def _aggregate_rows(rows: list[dict]) -> list[AggregateRow]:
@@ -191,8 +197,11 @@ class Aggregate(graphene.ObjectType):
     method = graphene.String(required=True)
     from_vintage = graphene.String(required=True)
     to_vintage = graphene.String(required=True)
+    via = graphene.String(description="The vintage whose boundaries fit children to results where the hierarchy "
+                                      "has no link (LSOA21 -> LAD24 -> CAUTH24); null along the hierarchy.")
     weight = graphene.Field(AggregateWeight)
     min_coverage = graphene.Float(required=True)
+    rank_order = graphene.String(description="Summary methods: '1 = highest value' (the most deprived).")
     rows = graphene.List(graphene.NonNull(AggregateRow), required=True)
 
 
@@ -210,7 +219,9 @@ class CustomAreaType(graphene.ObjectType):
     members = graphene.List(graphene.NonNull(CustomAreaMemberType), required=True)
     observations = graphene.List(
         graphene.NonNull(AggregateRow), required=True, indicator=graphene.String(required=True),
-        period=graphene.String(), description="Aggregatable indicators for the custom area (comma-separated slugs).")
+        period=graphene.String(), method=graphene.String(description="As for `aggregate`: a rule or a summary "
+                                                                     "(average_rank, extent ...)."),
+        weight=graphene.String(), description="Aggregatable indicators for the custom area (comma-separated slugs).")
 
     def resolve_members(self, info):
         return [CustomAreaMemberType(code=c, name=n, weight=w) for c, n, w in
@@ -219,8 +230,9 @@ class CustomAreaType(graphene.ObjectType):
     def resolve_vintage(self, info):
         return self.vintage.code
 
-    def resolve_observations(self, info, indicator, period=None):
-        args = graphql_params(CustomAreaObservationsParams, info, indicator=indicator, period=period)
+    def resolve_observations(self, info, indicator, period=None, method=None, weight=None):
+        args = graphql_params(CustomAreaObservationsParams, info, indicator=indicator, period=period, method=method,
+                              weight=weight)
         slugs = args["indicator"]
         found = {i.slug: i for i in Indicator.objects.select_related("weight_indicator").filter(slug__in=slugs)}
         rows = []
@@ -230,7 +242,8 @@ class CustomAreaType(graphene.ObjectType):
                 raise ParameterError("indicator", f"unknown indicator(s) {', '.join(missing)}")
             # The custom area's values are computed here, in indicators, from its members and weights.
             for slug in slugs:
-                rows += custom_area_aggregate(custom_area=self, indicator=found[slug], periods=args["period"]).rows
+                rows += custom_area_aggregate(custom_area=self, indicator=found[slug], periods=args["period"],
+                                              method=args["method"] or None, weight=args["weight"]).rows
         return _aggregate_rows(rows)
 
 
@@ -276,8 +289,8 @@ class IndicatorQueries(graphene.ObjectType):
         meta = result.meta()
         return Aggregate(
             indicator=meta["indicator"], method=meta["method"], from_vintage=meta["from_vintage"],
-            to_vintage=meta["to_vintage"], min_coverage=meta["min_coverage"],
-            weight=AggregateWeight(**meta["weight"]) if meta["weight"] else None,
+            to_vintage=meta["to_vintage"], min_coverage=meta["min_coverage"], via=meta["via"],
+            rank_order=meta["rank_order"], weight=AggregateWeight(**meta["weight"]) if meta["weight"] else None,
             rows=_aggregate_rows(result.rows))
 
     def resolve_indicators(self, info, **filters):
