@@ -176,7 +176,9 @@ class Observation(models.Model):
     note = models.TextField(blank=True)
     is_current = models.BooleanField(default=True, help_text="From the newest published release (derived).")
     # Precomputed at ingest (a window rank over 10^7 rows takes seconds): position among areas of
-    # the same type for this indicator and period, 1 = best by polarity (highest when neutral).
+    # the same type for this indicator and period, 1 = best by polarity (highest when neutral); for
+    # a rank indicator its published rank (rank_of: the number ranked), for a decile none
+    # (indicators/ingest/loader.py RANK_SQL).
     rank = models.PositiveIntegerField(null=True, blank=True)
     rank_of = models.PositiveIntegerField(null=True, blank=True, help_text="Areas ranked alongside.")
 

@@ -7,7 +7,9 @@ from django import forms
 
 from geographies.filters import parent_param, same_type, type_param, vintage_param
 from indicators.filters import indicator_param
-from levelup_api.core.params import IntegerParam, Params
+from levelup_api.core.params import ChoiceParam, IntegerParam, Params
+
+from .statistics import DEFAULT_LEVEL, LEVELS
 
 
 class SameTypeForm(forms.Form):
@@ -28,10 +30,30 @@ class ProgressParams(Params):
         form = SameTypeForm
 
 
+def level_param() -> ChoiceParam:
+    return ChoiceParam(
+        choices=[(f"{level:g}", f"{level:g}%") for level in LEVELS],
+        help_text="Confidence level of the comparisons and trends, in percent: 95 (default) or 99.8 (Fingertips' "
+                  "two levels). Published 95% intervals are rescaled to 99.8%; Wilson and Byar intervals and the "
+                  "chi-squared test for trend are computed at the level asked.")
+
+
+def level_value(cleaned: dict) -> float:
+    """The `level` asked for as a number (95.0 when left out)."""
+    return float(cleaned.get("level") or DEFAULT_LEVEL)
+
+
+class ProfileParams(Params):
+    """`/areas/{code}/profile/`: the confidence level of its comparisons and trends."""
+
+    level = level_param()
+
+
 class ProfileListParams(Params):
     parent = parent_param("GSS code of the parent: the profile of every area below it.", required=True)
     type = type_param("Area type of the areas (e.g. LAD): its newest vintage unless `vintage` is given.", paired=True)
     vintage = vintage_param("Vintage of the areas (e.g. LAD23).")
+    level = level_param()
 
     class Meta:
         form = SameTypeForm

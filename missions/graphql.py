@@ -13,7 +13,7 @@ from levelup_api.core.params import ParameterError
 
 from . import selectors
 from .api.views import mission_body, mission_queryset
-from .filters import ProgressParams, SimilarParams
+from .filters import ProfileParams, ProgressParams, SimilarParams, level_value
 
 
 class ObjectiveType(graphene.ObjectType):
@@ -79,7 +79,8 @@ class MissionType(graphene.ObjectType):
 def _profile_row_type() -> type[graphene.ObjectType]:
     """A flat GraphQL type with the profile's columns, read from the selector's own list so the
     two cannot drift apart."""
-    numbers = {"value", "lci", "uci", "region_value", "region_difference", "national_value", "national_difference"}
+    numbers = {"value", "lci", "uci", "comparison_level", "region_value", "region_coverage", "region_difference",
+               "national_value", "national_coverage", "national_difference"}
     ints = {"rank", "rank_of", "decile", "trend_points"}
     fields = {c: graphene.Float() if c in numbers else graphene.Int() if c in ints else graphene.String()
               for c in selectors.PROFILE_COLUMNS if c != "missions"}
@@ -97,6 +98,7 @@ class MissionAreaFields:
 
     profile = graphene.List(
         graphene.NonNull(ProfileRow), required=True,
+        level=graphene.String(description="Confidence level of the comparisons and trends: 95 (default) or 99.8."),
         description="Every indicator for the area at its latest period, ranked and compared with region and nation "
                     "(as GET /api/v1/areas/{code}/profile/).")
     missions = GenericScalar(description="The area's scorecard across the 12 missions (as /areas/{code}/missions/).")
@@ -106,8 +108,9 @@ class MissionAreaFields:
         n=graphene.Int(description="How many, 1 to 100 (default 10)."),
         description="Statistically similar areas of the same type (as /areas/{code}/similar/).")
 
-    def resolve_profile(self, info):
-        return [ProfileRow(**r) for r in selectors.area_profile(area=self)]
+    def resolve_profile(self, info, **arguments):
+        level = level_value(graphql_params(ProfileParams, info, **arguments))
+        return [ProfileRow(**r) for r in selectors.area_profile(area=self, level=level)]
 
     def resolve_missions(self, info):
         return selectors.area_scorecard(area=self)

@@ -24,6 +24,20 @@ SUPPRESSION_MARKERS = {"x": "x", "..": "x", ":": "x", "c": "c", "*": "x", "-": "
 STATUS_CODES = {"x", "u", "c", "p", "e", "r", "b", "f"}
 # Loads of at least this many rows, and at least as many as the table holds, rebuild its indexes.
 BULK_MIN_ROWS = 500_000
+# Each observation's rank among the areas of its type for the same indicator and period (window
+# `w`: value `s.value`, indicator `i`). The measure decides what that rank is. A rank indicator's
+# value *is* the publisher's rank (IoD: 1 = most deprived), so it is kept, not ranked again, and
+# `rank_of` is the number ranked (at least the highest rank, should a file hold only part of the
+# ranking). A decile is a category: it has no rank of its own, only `rank_of`, the areas placed.
+# Anything else is ranked by value, 1 = best by polarity (highest first when neutral); ties share
+# a rank. Migration indicators 0003 applies the same rule to databases loaded before it.
+RANK_SQL = sql.SQL("""CASE WHEN s.value IS NULL OR i.measure = 'decile' THEN NULL
+                          WHEN i.measure = 'rank' THEN CASE WHEN s.value >= 1 THEN round(s.value)::int END
+                          ELSE rank() OVER w END""")
+RANK_OF_SQL = sql.SQL("""CASE WHEN s.value IS NOT NULL THEN
+                             CASE WHEN i.measure = 'rank'
+                                  THEN greatest(count(s.value) OVER wall, round(max(s.value) OVER wall))::int
+                                  ELSE count(s.value) OVER wall END END""")
 
 
 _q = execute
@@ -279,15 +293,14 @@ class IndicatorLoader:
             INSERT INTO indicators_observation
                 (indicator_id, area_id, period_id, release_id, value, lci, uci, status, note, is_current, rank, rank_of)
             SELECT k.indicator_id, a.id, p.period_id, %s, s.value, s.lci, s.uci, s.status, s.note, TRUE,
-                   CASE WHEN s.value IS NOT NULL THEN rank() OVER w END,
-                   CASE WHEN s.value IS NOT NULL THEN count(s.value) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
-                                                                             AND UNBOUNDED FOLLOWING) END
+                   {rank}, {rank_of}
             FROM {typed} s JOIN stg_keys k ON k.ikey = s.ikey JOIN stg_periods p ON p.ikey = s.ikey AND p.period = s.period
             JOIN geographies_area a ON a.code = s.code
             JOIN indicators_indicator i ON i.id = k.indicator_id
             WINDOW w AS (PARTITION BY k.indicator_id, p.period_id, a.area_type_id
-                         ORDER BY CASE WHEN i.polarity = 'lower_is_better' THEN -s.value ELSE s.value END DESC NULLS LAST)
-        """).format(typed=sql.Identifier(self.typed)), [release.id]).rowcount
+                         ORDER BY CASE WHEN i.polarity = 'lower_is_better' THEN -s.value ELSE s.value END DESC NULLS LAST),
+                   wall AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        """).format(typed=sql.Identifier(self.typed), rank=RANK_SQL, rank_of=RANK_OF_SQL), [release.id]).rowcount
         self.add("observations", n)
         if rebuild:
             _q(cursor, "SET LOCAL maintenance_work_mem = '1GB'")

@@ -3,13 +3,16 @@ query counts."""
 
 import csv
 import io
+import math
 
 import pytest
 from django.core.cache import caches
 
 import levelup_api.core.caching
 import missions.selectors
+import missions.statistics
 from indicators.models import Observation
+from missions.selectors import PROFILE_COLUMNS
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +91,9 @@ def test_profiles_for_every_north_west_district_in_one_csv(api):
 
 
 def test_query_counts_are_fixed(api, django_assert_num_queries):
-    for code in ("E06000009", "E08000003"):
+    # The area, its region and nation with their codes, the observations, the indicators, the
+    # missions, and every computed comparator value in one statement.
+    for code in ("E06000009", "E08000003", "E01005061"):
         with django_assert_num_queries(6):
             api.get(f"/api/v1/areas/{code}/profile/")
     for number in (7, 1):
@@ -111,6 +116,11 @@ def test_profile_cache_serves_a_computed_profile_until_the_data_version_changes(
         assert api.get("/api/v1/areas/E06000009/profile/").json() == uncached
     with django_assert_num_queries(1):  # the same rows as CSV: only the area is read
         assert api.get("/api/v1/areas/E06000009/profile/", {"format": "csv"}).status_code == 200
+    # Another level is another profile, but the computed comparator values are the same: cached.
+    with django_assert_num_queries(5):
+        at998 = api.get("/api/v1/areas/E06000009/profile/", {"level": "99.8"}).json()
+    assert at998 != uncached and {r["indicator"] for r in at998["indicators"]} == {
+        r["indicator"] for r in uncached["indicators"]}
     # Blackpool is cached; the region's other districts are computed in one batch, and cached too.
     assert api.get("/api/v1/profiles/", {"parent": "E12000002", "type": "LAD"}).json() == uncached_list
     with django_assert_num_queries(4):  # parent, area type, vintage, areas: no observation is read
@@ -164,3 +174,158 @@ def test_profile_rank_and_decile_agree_with_the_published_values(api):
     assert pay["rank"] == 1 + sum(v > 539.9 for v in values) == 353
     assert pay["rank_of"] == len(values) == 359
     assert pay["decile"] == 10  # ceil(10 x 353 / 359)
+
+
+# -- ranks, comparisons, computed comparators, levels (issue 12) ---------------------------------
+COMPARED = {"better", "similar", "worse", "higher", "lower"}
+QUINTILES = {f"{q} quintile" for q in ("best", "second-best", "middle", "second-worst", "worst", "highest",
+                                       "second-highest", "second-lowest", "lowest")}
+METHODS = {"confidence_interval", "wilson", "byar", "poisson_exact", "quintile"}
+
+
+def profile(api, code: str, **params) -> dict[str, dict]:
+    response = api.get(f"/api/v1/areas/{code}/profile/", params)
+    assert response.status_code == 200, response.content
+    return {r["indicator"]: r for r in response.json()["indicators"]}
+
+
+def test_manchester_018a_shows_its_published_ranks_and_deciles(api):
+    rows = profile(api, "E01005061")  # Manchester 018A
+    barriers = rows["iod2019-barriers-rank"]
+    assert (barriers["value"], barriers["rank"], barriers["rank_of"], barriers["decile"]) == (4421, 4421, 32844, 2)
+    decile = rows["iod2019-barriers-decile"]
+    assert (decile["value"], decile["rank"], decile["rank_of"], decile["decile"]) == (2, None, 32844, 2)
+    # Every rank row shows the published rank, and the decile it implies is the one published.
+    ranks = [r for r in rows.values() if r["measure"] == "rank"]
+    assert len(ranks) == 18
+    for r in ranks:
+        assert r["rank"] == r["value"] and r["rank_of"] == (32844 if r["indicator"].startswith("iod2019") else 33755)
+        published = rows[r["indicator"].removesuffix("-rank") + "-decile"]
+        assert r["decile"] == published["decile"] == published["value"] == math.ceil(10 * r["value"] / r["rank_of"])
+        # A rank has no region value to compare with; its decile says where the area stands.
+        assert r["region_value"] is None and r["comparison_method"] is None
+
+
+def test_blackpool_profile_compares_every_row_that_has_a_comparator(api):
+    rows = profile(api, "E06000009")
+    assert len(rows) == 121
+    compared = 0
+    for r in rows.values():
+        with_comparator = [k for k in ("region", "national") if r[f"{k}_value"] is not None]
+        for key in ("region", "national"):
+            source, outcome = r[f"{key}_comparator_source"], r[f"{key}_comparison"]
+            if r[f"{key}_value"] is None:
+                assert source is None and outcome.startswith("no comparator value"), (r["indicator"], key, outcome)
+                continue
+            assert source in ("published", "computed")
+            if r["measure"] in ("rank", "decile"):
+                continue
+            if r["comparison_method"] == "quintile":
+                assert outcome in QUINTILES and outcome == missions.statistics.quintile_placement(
+                    r["rank"], r["rank_of"], r["polarity"])
+            else:
+                assert outcome in COMPARED and r["comparison_level"] == 95
+        if with_comparator and r["measure"] not in ("rank", "decile"):
+            compared += 1
+            assert r["comparison_method"] in METHODS, r["indicator"]
+            # Published intervals first; without one (and for totals), the quintile among all districts.
+            totals = r["measure"] == "count" or r["indicator"].startswith("population")
+            assert r["comparison_method"] == ("confidence_interval" if r["lci"] is not None and not totals
+                                              else "quintile"), r["indicator"]
+        else:
+            assert r["comparison_method"] is None
+    assert compared == 82
+    assert not any("no confidence interval" in r["region_comparison"] + r["national_comparison"]
+                   for r in rows.values())
+    pay = rows["gross-median-weekly-pay"]  # CI method: as before
+    assert (pay["comparison_method"], pay["region_comparison"], pay["national_comparison"]) == (
+        "confidence_interval", "worse", "worse")
+    gdhi = rows["gdhi-per-head"]  # no CI: 336th of 361 districts, ceil(5 x 336 / 361) = 5
+    assert (gdhi["rank"], gdhi["rank_of"], gdhi["comparison_method"], gdhi["region_comparison"]) == (
+        336, 361, "quintile", "worst quintile")
+    assert rows["population-mid-2022"]["national_comparison"] == "middle quintile"  # 192 of 361, neutral
+
+
+def test_blackpool_iod_2025_rows_have_computed_north_west_and_england_values(api):
+    rows = profile(api, "E06000009")
+    iod = {slug: r for slug, r in rows.items() if slug.startswith("iod2025-imd-lad-")}
+    computed = {slug for slug, r in iod.items()
+                if r["region_comparator_source"] == r["national_comparator_source"] == "computed"}
+    assert computed == {"iod2025-imd-lad-average-score", "iod2025-imd-lad-share-decile-1",
+                        "iod2025-imd-lad-average-rank", "iod2025-imd-lad-extent",
+                        "iod2025-imd-lad-local-concentration"}
+    # The rank of the average score is a rank among districts: a region has none.
+    assert iod["iod2025-imd-lad-rank-of-average-score"]["region_value"] is None
+    for r in iod.values():
+        assert (r["region_code"], r["national_code"]) == ("E12000002", "E92000001")
+        if r["indicator"] in computed:
+            assert r["region_coverage"] == r["national_coverage"] == 1.0
+    # The numbers are the aggregate endpoint's, from the LSOAs by the same summaries.
+
+    def aggregated(slug: str, to: str, code: str, **extra) -> float:
+        body = api.get(f"/api/v1/indicators/{slug}/aggregate/", {"from_vintage": "LSOA21", "to_vintage": to, **extra})
+        assert body.status_code == 200, body.content
+        return next(r["value"] for r in body.json()["results"] if r["area_code"] == code)
+
+    score, share = iod["iod2025-imd-lad-average-score"], iod["iod2025-imd-lad-share-decile-1"]
+    assert score["region_value"] == pytest.approx(aggregated("iod2025-imd-score", "RGN", "E12000002"))
+    assert score["national_value"] == pytest.approx(aggregated("iod2025-imd-score", "CTRY", "E92000001"))
+    assert share["region_value"] == pytest.approx(aggregated("iod2025-imd-decile", "RGN", "E12000002"))
+    assert share["national_value"] == pytest.approx(0.1, abs=1e-4)  # a tenth of England's LSOAs are in decile 1
+    rank = iod["iod2025-imd-lad-average-rank"]
+    assert rank["region_value"] == pytest.approx(
+        aggregated("iod2025-imd-rank", "RGN", "E12000002", method="average_rank"), rel=1e-9)
+    # England's average of the reversed ranks, population-weighted, is near the middle rank.
+    assert abs(rank["national_value"] - 33756 / 2) < 500
+    # Blackpool is worse than both: 43.467 against the North West's 27.1 and England's 21.8 (quintile: worst).
+    assert (score["value"], score["comparison_method"], score["region_comparison"]) == (
+        43.467, "quintile", "worst quintile")
+
+
+def test_level_998_changes_comparisons_where_the_intervals_differ(api):
+    at95, at998 = profile(api, "E06000009"), profile(api, "E06000009", level="99.8")
+    pay95, pay998 = at95["gross-median-weekly-pay"], at998["gross-median-weekly-pay"]
+    # 539.9 + (590.693792 - 539.9) x 3.090232 / 1.959964 = 619.99: the North West's 615.9 is inside
+    # the 99.8% interval, England's 648.4 is not.
+    assert (pay95["region_comparison"], pay998["region_comparison"]) == ("worse", "similar")
+    assert (pay95["national_comparison"], pay998["national_comparison"]) == ("worse", "worse")
+    assert (pay95["comparison_level"], pay998["comparison_level"]) == (95, 99.8)
+    changed = [(slug, key) for slug in at95 for key in ("region", "national")
+               if at95[slug][f"{key}_comparison"] != at998[slug][f"{key}_comparison"]]
+    assert len(changed) >= 5
+    for slug, key in changed:  # only interval comparisons move, and only towards similar
+        assert at95[slug]["comparison_method"] == "confidence_interval"
+        assert at95[slug][f"{key}_comparison"] in ("better", "worse") and at998[slug][f"{key}_comparison"] == "similar"
+    quintiles = [s for s, r in at95.items() if r["comparison_method"] == "quintile"]
+    assert quintiles and all(at998[s]["region_comparison"] == at95[s]["region_comparison"] for s in quintiles)
+    listed = api.get("/api/v1/profiles/", {"parent": "E12000002", "type": "LAD", "level": "99.8"}).json()
+    blackpool = next(r for r in listed["rows"] if r["area_code"] == "E06000009"
+                     and r["indicator"] == "gross-median-weekly-pay")
+    assert blackpool["region_comparison"] == "similar"
+
+
+@pytest.mark.parametrize("query", ["level=90", "level=abc", "level=", "level=99.8&level=95", "level=95%25"])
+def test_a_bad_level_is_a_400_naming_it(api, query):
+    for url in ("/api/v1/areas/E06000009/profile/?", "/api/v1/profiles/?parent=E12000002&type=LAD&"):
+        response = api.get(url + query)
+        if query == "level=":  # an empty value is the parameter left out
+            assert response.status_code == 200
+            continue
+        assert response.status_code == 400, (url, query)
+        assert response.json()["parameter"] == "level"
+
+
+def test_profile_csv_has_the_profile_columns_with_methods_and_sources(api):
+    response = api.get("/api/v1/areas/E06000009/profile/", {"format": "csv", "level": "99.8"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert list(rows[0]) == PROFILE_COLUMNS
+    score = next(r for r in rows if r["indicator"] == "iod2025-imd-lad-average-score")
+    assert (score["region_comparator_source"], score["national_comparator_source"]) == ("computed", "computed")
+    pay = next(r for r in rows if r["indicator"] == "gross-median-weekly-pay")
+    assert (pay["comparison_method"], pay["comparison_level"], pay["region_comparison"]) == (
+        "confidence_interval", "99.8", "similar")
+    assert pay["trend_method"] == "confidence_interval_overlap"  # intervals at both ends of its five points
+    gdhi = next(r for r in rows if r["indicator"] == "gdhi-per-head")  # no intervals: every step the same way
+    assert (gdhi["trend"], gdhi["trend_method"], gdhi["trend_points"]) == ("increasing, getting better", "monotonic", "5")
+    single = next(r for r in rows if r["indicator"] == "iod2025-imd-lad-average-score")
+    assert (single["trend"], single["trend_method"]) == ("not enough data", "")
