@@ -3,20 +3,11 @@ from geographies.filters and indicators.filters, under the same names)."""
 
 from __future__ import annotations
 
-from django import forms
-
-from geographies.filters import parent_param, same_type, type_param, vintage_param
+from geographies.filters import SameTypeForm, parent_param, type_param, vintage_param
 from indicators.filters import indicator_param
 from levelup_api.core.params import ChoiceParam, IntegerParam, Params
 
 from .statistics import DEFAULT_LEVEL, LEVELS
-
-
-class SameTypeForm(forms.Form):
-    def clean(self):
-        data = super().clean()
-        same_type(data, self.add_error)
-        return data
 
 
 class ProgressParams(Params):

@@ -94,3 +94,11 @@ def run_load(data_dir: Path, only: list[str], *extra: str) -> str:
     call_command("load_geographies", "--data-dir", str(data_dir), "--only", ",".join(only), *extra, stdout=out,
                  stderr=out)
     return out.getvalue()
+
+
+def levelup(**changes):
+    """The project's settings dict with `changes`, as an override_settings decorator or context."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    return override_settings(LEVELUP={**settings.LEVELUP, **changes})

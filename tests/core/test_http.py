@@ -11,9 +11,8 @@ import re
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.db import DatabaseError
-from django.test import Client, override_settings
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -23,25 +22,14 @@ from indicators.api import urls as indicator_urls
 from levelup_api.core import caching, views
 from levelup_api.core.quotas import api_key_make
 from missions.api import urls as mission_urls
+from tests.builders import levelup
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_counters")]
 
 AREA = "/api/v1/areas/E06000009/"
 CENTRE = {"type": "Polygon", "coordinates": [[[-2.26, 53.47], [-2.22, 53.47], [-2.22, 53.49], [-2.26, 53.49],
                                               [-2.26, 53.47]]]}
 SHAPE = {"status", "error", "message"}
-
-
-def levelup(**changes):
-    return override_settings(LEVELUP={**settings.LEVELUP, **changes})
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    cache.clear()
-    caching._cache.update(at=0.0, version=0.0)
-    yield
-    cache.clear()
 
 
 @pytest.fixture

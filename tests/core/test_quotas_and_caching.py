@@ -4,27 +4,13 @@ import json
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
-from django.test import override_settings
 
-from levelup_api.core import caching
 from levelup_api.core.quotas import api_key_make
+from tests.builders import levelup
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_counters")]
 
 AREA = "/api/v1/areas/E06000009/"
-
-
-def levelup(**changes):
-    return override_settings(LEVELUP={**settings.LEVELUP, **changes})
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    cache.clear()
-    caching._cache.update(at=0.0, version=0.0)
-    yield
-    cache.clear()
 
 
 @levelup(QUOTAS_ENABLED=True, QUOTAS={**settings.LEVELUP["QUOTAS"], "anon": "5/min"})
