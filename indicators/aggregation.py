@@ -19,6 +19,7 @@ from geographies.models import Area, AreaAncestor, AreaType, Boundary, CustomAre
 from levelup_api.core.replicas import read_connection
 
 from .models import Coverage, Indicator, Observation, Period
+from .precision import derived_places, derived_round
 from .selectors import ObservationQueryError
 
 M = Indicator.Measure
@@ -522,6 +523,8 @@ def _aggregate(agg: Aggregate, kids: sql.Composable, *, ranked: bool, published:
 def _row_dicts(agg: Aggregate, fetched: list[tuple], names: dict, *, flag: str) -> list[dict]:
     by_id = {p.id: p for p in agg.periods}
     counterpart = PUBLISHED_AS.get((agg.indicator.slug, agg.method))
+    # Rounded once here (ranks were taken on the unrounded values in SQL, as the publisher ranks).
+    places = derived_places(decimal_places=agg.indicator.decimal_places, method=agg.method)
     rows = []
     for target, period_id, value, used, expected, coverage, weights_missing, rank, rank_of, pub, pub_id in fetched:
         period = by_id[period_id]
@@ -536,7 +539,7 @@ def _row_dicts(agg: Aggregate, fetched: list[tuple], names: dict, *, flag: str) 
                       f"below {agg.min_coverage:g})")
         rows.append({
             "area_code": code, "area_name": name, "indicator": agg.indicator.slug, "period": period.label,
-            "period_iso": period.iso, "value": None if reason else value, "method": agg.method,
+            "period_iso": period.iso, "value": None if reason else derived_round(value, places), "method": agg.method,
             "weight_indicator": agg.weight.slug if agg.weight else None,
             "weight_period": agg.weight_period.iso if agg.weight_period else None,
             "children_used": used, "children_expected": expected,

@@ -14,6 +14,7 @@ from django.db.models import F
 from geographies.models import Area, AreaAncestor, AreaChange, AreaMembership, ChangeType, Vintage
 
 from .models import Indicator, Observation, Period
+from .precision import derived_places, derived_round
 from .selectors import OBSERVATION_COLUMNS, observation_base, observation_filter, observation_rows
 
 A = Indicator.Aggregation
@@ -151,6 +152,8 @@ def _converted(*, indicators, periods, period_from, period_to, targets, changes,
                     total = sum(w.values())
                     row["value"] = sum(by_area[p] * w[p] for p in preds) / total
                     row["weight_indicator"], row["weight_period"] = names[w_ind], period_by_id[w_per].iso
+            if row["method"] != "same value under the new code":  # computed here: rounded once (precision.py)
+                row["value"] = derived_round(row["value"], derived_places(decimal_places=indicator.decimal_places))
             if explain:
                 row["inputs"] = [{"area_code": area_names[p][0], "area_name": area_names[p][1],
                                   "value": by_area.get(p), "weight": chosen[2].get(p) if chosen else None}

@@ -25,6 +25,7 @@ from indicators.aggregation import (
     Summary,
 )
 from indicators.models import Indicator, Observation
+from indicators.precision import derived_places, derived_round
 from levelup_api.core.caching import data_version
 from levelup_api.core.params import ParameterError
 from levelup_api.core.replicas import read_connection
@@ -286,7 +287,8 @@ def profiles(*, areas: list[Area], level: float = DEFAULT_LEVEL) -> list[dict]:
         by_area[row[0]][row[1]].append(_Obs(*row[2:]))
     # Only the fields a row shows or the arithmetic needs, and no default ordering (it would join for nothing).
     indicators = {i.id: i for i in Indicator.objects.filter(id__in={k for a in areas for k in by_area[a.id]})
-                  .only("id", "slug", "title", "unit", "polarity", "measure", "aggregation", "weight_indicator_id")
+                  .only("id", "slug", "title", "unit", "polarity", "measure", "aggregation", "weight_indicator_id",
+                        "decimal_places")
                   .order_by()}
     missions: dict[int, list[int]] = defaultdict(list)
     for ind, number in (Metric.objects.filter(indicator_id__in=indicators).order_by()
@@ -344,10 +346,15 @@ def _compare_row(row: dict, indicator: Indicator, latest: _Obs, comparators: dic
     methods = set()
     for key, (comparator, match, want) in comparators.items():
         source = coverage = None
+        places = derived_places(decimal_places=indicator.decimal_places)  # of the difference
         if match is not None and match.value is not None:
             bench_value, source = match.value, "published"
         elif want is not None and want in computed:
-            bench_value, coverage = computed[want]["value"], computed[want]["coverage"]
+            # Computed here: rounded once, as indicators.precision says for its method.
+            method_places = derived_places(decimal_places=indicator.decimal_places, method=computed[want]["method"])
+            places = max(places, method_places)
+            bench_value = derived_round(computed[want]["value"], method_places)
+            coverage = computed[want]["coverage"]
             source = "computed" if bench_value is not None else None
         else:
             bench_value = None
@@ -361,7 +368,8 @@ def _compare_row(row: dict, indicator: Indicator, latest: _Obs, comparators: dic
         row[f"{key}_value"] = bench_value
         row[f"{key}_comparator_source"] = source
         row[f"{key}_coverage"] = coverage
-        row[f"{key}_difference"] = (latest.value - bench_value if None not in (latest.value, bench_value) else None)
+        row[f"{key}_difference"] = (derived_round(latest.value - bench_value, places)
+                                    if None not in (latest.value, bench_value) else None)
         row[f"{key}_comparison"] = result.outcome
         if result.method:
             methods.add(result.method)
@@ -449,7 +457,7 @@ def mission_progress(*, mission: Mission, vintage: Vintage) -> dict:
             entry["latest"] = _point(periods[last], national.get((indicator.id, last)))
             b, n = entry["baseline"]["national_value"], entry["latest"]["national_value"]
             if None not in (b, n) and base != last:
-                entry["national_change"] = n - b
+                entry["national_change"] = derived_round(n - b, derived_places(decimal_places=indicator.decimal_places))
                 entry["national_direction"] = ("better" if _better(n, b, indicator.polarity) else
                                                "worse" if _better(b, n, indicator.polarity) else "no change")
         for target in targets.get(metric.id, []):
@@ -489,8 +497,10 @@ def _target_progress(target: Target, indicator: Indicator, by_period, ordered, p
         common = set.intersection(*(set(by_period[p]) for p in ordered))
         result["gap_definition"] = target.get_gap_display()
         result["gap_areas"] = len(common)
+        places = derived_places(decimal_places=indicator.decimal_places)
         result["gap_series"] = [{"period": periods[p][1], "period_iso": periods[p][0],
-                                 "gap": _gap([by_period[p][a] for a in common], target.gap)} for p in ordered]
+                                 "gap": derived_round(_gap([by_period[p][a] for a in common], target.gap), places)}
+                                for p in ordered]
         gaps = [g["gap"] for g in result["gap_series"] if g["gap"] is not None]
         result["status"] = ("not assessable" if len(gaps) < 2 else "narrowing" if gaps[-1] < gaps[0]
                             else "widening" if gaps[-1] > gaps[0] else "unchanged")
@@ -534,7 +544,8 @@ def area_scorecard(*, area: Area) -> list[dict]:
             base = next((p for p in points if p[2] >= baseline_from), points[0])
             last = points[-1]
             polarity = metric.indicator.polarity
-            change = last[0] - base[0] if last is not base else None
+            change = (derived_round(last[0] - base[0], derived_places(decimal_places=metric.indicator.decimal_places))
+                      if last is not base else None)
             metrics.append({
                 "indicator": metric.indicator.slug, "headline": metric.headline, "polarity": polarity,
                 "baseline_period": base[1], "baseline_value": base[0], "latest_period": last[1],

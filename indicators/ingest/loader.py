@@ -14,6 +14,7 @@ from geographies.services import areas_create_staged
 from levelup_api.core.ingest import IngestError, copy_rows, execute, stage_csv
 
 from ..models import Dataset, Indicator, Period, Publisher, Release
+from ..precision import CI_EXTRA_PLACES
 from .periods import PeriodError, period_parse
 from .spec import IndicatorSource
 
@@ -38,6 +39,20 @@ RANK_OF_SQL = sql.SQL("""CASE WHEN s.value IS NOT NULL THEN
                              CASE WHEN i.measure = 'rank'
                                   THEN greatest(count(s.value) OVER wall, round(max(s.value) OVER wall))::int
                                   ELSE count(s.value) OVER wall END END""")
+
+
+def _ci_noise_free(raw: sql.Composable, value: sql.Composable) -> sql.Composable:
+    """A CI bound typed without the binary noise some publishers print (ELS pay: 563.8392719999999,
+    computed as value + 1.96 SE). float8 -> numeric keeps 15 significant digits, all a float8 holds
+    exactly, so it gives back any source text of up to 15 digits unchanged and tells noise apart;
+    a noisy bound is rounded to its value's decimals plus precision.CI_EXTRA_PLACES (2). Values
+    are typed as `x::float8::numeric::float8`, which only ever drops noise (migration 0004 does
+    the same for loaded databases; the raw text stays in the release's file, line `_line`)."""
+    return sql.SQL(
+        "coalesce(CASE WHEN {raw}::float8::numeric::float8 <> {raw}::float8 AND {value} ~ {num} "
+        "THEN round({raw}::float8::numeric, min_scale(({value})::float8::numeric) + {extra})::float8 END, "
+        "{raw}::float8::numeric::float8)").format(raw=raw, value=value, num=sql.Literal(NUMBER),
+                                                   extra=sql.Literal(CI_EXTRA_PLACES))
 
 
 _q = execute
@@ -137,13 +152,15 @@ class IndicatorLoader:
                        END AS not_number
                 FROM (
                     SELECT n.*,
-                           CASE WHEN {number} ~ {num} THEN ({number})::float8 END AS value,
-                           CASE WHEN raw_lci ~ {num} THEN raw_lci::float8 END AS lci,
-                           CASE WHEN raw_uci ~ {num} THEN raw_uci::float8 END AS uci
+                           CASE WHEN {number} ~ {num} THEN ({number})::float8::numeric::float8 END AS value,
+                           CASE WHEN raw_lci ~ {num} THEN {lci_clean} END AS lci,
+                           CASE WHEN raw_uci ~ {num} THEN {uci_clean} END AS uci
                     FROM ({select} OFFSET 0) n OFFSET 0) t
                 OFFSET 0
             ) c
         """).format(select=select, number=number, codes=sql.Literal(sorted(STATUS_CODES)),
+                    lci_clean=_ci_noise_free(sql.SQL("raw_lci"), number),
+                    uci_clean=_ci_noise_free(sql.SQL("raw_uci"), number),
                     markers=sql.Literal(sorted(SUPPRESSION_MARKERS)), num=sql.Literal(NUMBER),
                     marker_status=sql.Literal(orjson.dumps(SUPPRESSION_MARKERS).decode())))
         if self.spec.skip:

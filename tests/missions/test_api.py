@@ -268,8 +268,9 @@ def test_blackpool_iod_2025_rows_have_computed_north_west_and_england_values(api
         return next(r["value"] for r in body.json()["results"] if r["area_code"] == code)
 
     score, share = iod["iod2025-imd-lad-average-score"], iod["iod2025-imd-lad-share-decile-1"]
-    assert score["region_value"] == pytest.approx(aggregated("iod2025-imd-score", "RGN", "E12000002"))
-    assert score["national_value"] == pytest.approx(aggregated("iod2025-imd-score", "CTRY", "E92000001"))
+    # The same summary (average score, to the scores' 3 places) gives the same number on both surfaces.
+    assert score["region_value"] == aggregated("iod2025-imd-score", "RGN", "E12000002", method="average_score")
+    assert score["national_value"] == aggregated("iod2025-imd-score", "CTRY", "E92000001", method="average_score")
     assert share["region_value"] == pytest.approx(aggregated("iod2025-imd-decile", "RGN", "E12000002"))
     assert share["national_value"] == pytest.approx(0.1, abs=1e-4)  # a tenth of England's LSOAs are in decile 1
     rank = iod["iod2025-imd-lad-average-rank"]
@@ -329,3 +330,25 @@ def test_profile_csv_has_the_profile_columns_with_methods_and_sources(api):
     assert (gdhi["trend"], gdhi["trend_method"], gdhi["trend_points"]) == ("increasing, getting better", "monotonic", "5")
     single = next(r for r in rows if r["indicator"] == "iod2025-imd-lad-average-score")
     assert (single["trend"], single["trend_method"]) == ("not enough data", "")
+
+
+def test_progress_changes_and_gaps_are_rounded_by_the_documented_rule(api):
+    """Derived numbers carry at most the indicator's decimal places plus two (docs/indicators.md)."""
+    from decimal import Decimal
+
+    places = {i["slug"]: i["decimal_places"] for i in api.get("/api/v1/indicators/").json()}
+    seen = 0
+    for number in range(1, 13):
+        body = api.get(f"/api/v1/missions/{number}/progress/", {"type": "LAD", "vintage": "LAD23"}).json()
+        for metric in body["metrics"]:
+            numbers = [metric.get("national_change")] + [g["gap"] for t in metric["targets"]
+                                                          for g in t.get("gap_series", [])]
+            for x in numbers:
+                if x is None:
+                    continue
+                seen += 1
+                assert -Decimal(repr(x)).as_tuple().exponent <= places[metric["indicator"]] + 2, (metric["indicator"], x)
+    assert seen > 20
+    scorecard = api.get("/api/v1/areas/E06000009/missions/").json()["missions"]
+    changes = [(m["indicator"], m["change"]) for s in scorecard for m in s.get("metrics", []) if m.get("change") is not None]
+    assert changes and all(-Decimal(repr(c)).as_tuple().exponent <= places[i] + 2 for i, c in changes)
