@@ -10,10 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import connection
 from psycopg import sql
-from rest_framework.authtoken.models import Token
 
 from indicators.ingest.loader import NUMBER, _ci_noise_free
 from indicators.models import Indicator
@@ -179,17 +177,6 @@ def test_imd_score_weighted_mean_and_average_rank_to_their_places(api):
     _check_aggregates(ranks, 2, 2)  # File 10: average rank to 2 places
     assert any(places(r["value"]) == 2 for r in ranks)  # rounded, not truncated to integers
 
-
-@pytest.fixture
-def manchester(api):
-    user = User.objects.create_user("precision", password="x")
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    children = api.get("/api/v1/areas/E08000003/children/", {"type": "LSOA", "vintage": "LSOA21", "page_size": 1000})
-    codes = [a["code"] for a in children.json()["results"]]
-    created = api.post("/api/v1/custom-areas/", {"name": "Manchester, by LSOA", "codes": codes}, format="json")
-    assert created.status_code == 201, created.content
-    api.credentials()
-    return created.json()["id"]
 
 
 @pytest.mark.parametrize(("slug", "method", "allowed"), [

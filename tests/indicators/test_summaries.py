@@ -14,8 +14,6 @@ import zipfile
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 
 from geographies.models import AreaAncestor
 from indicators.models import Indicator, Observation
@@ -202,17 +200,6 @@ def test_post_2023_districts_from_lsoa_2011_data(api):
     assert cumberland["value"] == pytest.approx(expected, abs=0.01)  # average ranks are given to 2 places
     assert districts["E06000001"]["value"] == pytest.approx(old["E06000001"]["value"], rel=1e-12)  # unchanged
 
-
-@pytest.fixture
-def manchester(api):
-    user = User.objects.create_user("summaries", password="x")
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    children = api.get("/api/v1/areas/E08000003/children/", {"type": "LSOA", "vintage": "LSOA21", "page_size": 1000})
-    codes = [a["code"] for a in children.json()["results"]]
-    created = api.post("/api/v1/custom-areas/", {"name": "Manchester, by LSOA", "codes": codes}, format="json")
-    assert created.status_code == 201, created.content
-    api.credentials()
-    return created.json()["id"]
 
 
 def test_a_custom_area_of_manchesters_lsoas_is_manchester(api, client, manchester):
