@@ -351,7 +351,9 @@ _HAS = "FILTER (WHERE value IS NOT NULL)"
 _BY_COUNT = f"coalesce(sum(kw) {_HAS}, 0) / sum(kw)"
 _BY_WEIGHT = f"coalesce(sum(pw) {_HAS}, 0) / nullif(sum(pw), 0)"
 _MEAN = f"sum({{}}) {_HAS} / nullif(sum({{}}) {_HAS}, 0)"
-_EXPRESSIONS = {
+# Per method, the SQL of the value and of its coverage over the child rows; missions.selectors'
+# computed comparators use the same expressions, so their numbers are this endpoint's.
+METHOD_EXPRESSIONS = {
     A.SUM: ("sum(value * kw)", _BY_COUNT),
     A.SHARE_IN_CATEGORY: (f"coalesce(sum(kw) FILTER (WHERE value = ANY({{cats}})), 0) / nullif(sum(kw) {_HAS}, 0)",
                           _BY_COUNT),
@@ -367,7 +369,7 @@ _EXPRESSIONS = {
     S.SCALE: ("sum(numerator * kw) FILTER (WHERE numerator IS NOT NULL)",
               "coalesce(sum(kw) FILTER (WHERE numerator IS NOT NULL), 0) / sum(kw)"),
 }
-_USED = {
+METHOD_USED = {
     A.RATIO_OF_SUMS: "count(*) FILTER (WHERE numerator IS NOT NULL AND denominator IS NOT NULL)",
     S.SCALE: "count(numerator)",
 }
@@ -431,7 +433,7 @@ def _aggregate(agg: Aggregate, kids: sql.Composable, *, ranked: bool, published:
     """(target, period, value, children used, children expected, coverage, children without weight,
     rank, rank of, published value, published indicator id)."""
     method = agg.method
-    value, known = _EXPRESSIONS[method]
+    value, known = METHOD_EXPRESSIONS[method]
     weighted, on_ranks = method in WEIGHTED, method in ON_RANKS
     # Per child: its population and, for summaries of ranks, its national standing. `take` is the
     # part of its population among the area's most deprived tenth: children in rank order, each
@@ -510,7 +512,7 @@ def _aggregate(agg: Aggregate, kids: sql.Composable, *, ranked: bool, published:
         join_w=sql.SQL("LEFT JOIN w ON w.area_id = k.child_id" if weighted else ""),
         join_nat=sql.SQL("LEFT JOIN nat ON nat.area_id = k.child_id AND nat.period_id = p.period_id" if on_ranks else ""),
         value=sql.SQL(value).format(cats=sql.Literal([float(c) for c in agg.category_values])),
-        used=sql.SQL(_USED.get(method, "count(value)")), known=sql.SQL(known),
+        used=sql.SQL(METHOD_USED.get(method, "count(value)")), known=sql.SQL(known),
         missing_weights=sql.SQL("count(*) FILTER (WHERE pw IS NULL)" if weighted else "0"),
         min_coverage=sql.Literal(float(agg.min_coverage)), rank=rank, rank_of=rank_of, pub=pub,
         where=sql.SQL("WHERE {}").format(within) if within is not None else sql.SQL(""),

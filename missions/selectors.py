@@ -15,11 +15,11 @@ from psycopg import sql
 
 from geographies.models import Area, AreaAncestor, AreaMembership, AreaType, Vintage
 from indicators.aggregation import (
-    _EXPRESSIONS,
-    _USED,
     DEFAULT_MIN_COVERAGE,
     LOCAL_SHARE,
+    METHOD_EXPRESSIONS,
     METHOD_MEASURES,
+    METHOD_USED,
     PUBLISHED_AS,
     WEIGHTED,
     Summary,
@@ -159,9 +159,9 @@ def _computed_comparators(wants: list[_Want]) -> dict[_Want, dict]:
     if not wants:
         return {}
     methods = {*OWN_RULES, *Summary.values, A.SHARE_IN_CATEGORY}
-    value_sql = _case({m: _EXPRESSIONS[m][0] for m in methods})
-    coverage_sql = _case({m: _EXPRESSIONS[m][1] for m in methods})
-    used_sql = _case({m: _USED.get(m, "count(value)") for m in methods})
+    value_sql = _case({m: METHOD_EXPRESSIONS[m][0] for m in methods})
+    coverage_sql = _case({m: METHOD_EXPRESSIONS[m][1] for m in methods})
+    used_sql = _case({m: METHOD_USED.get(m, "count(value)") for m in methods})
     columns = list(zip(*[(i, w.comparator, w.period, w.indicator, w.source, w.type_id, w.method)
                          for i, w in enumerate(wants)], strict=True))
     # The weight of a weighted method: the indicator's own, else the one its dataset uses for all
