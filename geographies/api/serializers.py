@@ -168,20 +168,23 @@ class ChildrenResponseSerializer(serializers.Serializer):
     results = AreaListSerializer(many=True)
 
 
-# GeoJSON as served (EPSG:4326, six decimals): rings closed, so four positions at least.
-_SERVED_POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
-_SERVED_POLYGON = {"type": "array", "minItems": 1,
-                   "items": {"type": "array", "items": _SERVED_POSITION, "minItems": 4}}
-POLYGONAL_GEOMETRY = {
-    "description": "GeoJSON (EPSG:4326): the stored MultiPolygon, or a Polygon when `simplify` leaves one part.",
-    "oneOf": [
+def polygonal_geometry_schema(description: str, position: dict | None = None, ring: dict | None = None) -> dict:
+    """The JSON schema of a GeoJSON Polygon or MultiPolygon (EPSG:4326), whose rings are closed and
+    so hold four positions at least: served boundaries and the custom-area body share it."""
+    position = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3, **(position or {})}
+    polygon = {"type": "array", "minItems": 1, "items": {"type": "array", "items": position, "minItems": 4},
+               **(ring or {})}
+    return {"description": description, "oneOf": [
         {"type": "object", "title": "Polygon", "required": ["type", "coordinates"],
-         "properties": {"type": {"type": "string", "enum": ["Polygon"]}, "coordinates": _SERVED_POLYGON}},
+         "properties": {"type": {"type": "string", "enum": ["Polygon"]}, "coordinates": polygon}},
         {"type": "object", "title": "MultiPolygon", "required": ["type", "coordinates"],
          "properties": {"type": {"type": "string", "enum": ["MultiPolygon"]},
-                        "coordinates": {"type": "array", "minItems": 1, "items": _SERVED_POLYGON}}},
-    ],
-}
+                        "coordinates": {"type": "array", "minItems": 1, "items": polygon}}},
+    ]}
+
+
+POLYGONAL_GEOMETRY = polygonal_geometry_schema(
+    "GeoJSON (EPSG:4326): the stored MultiPolygon, or a Polygon when `simplify` leaves one part.")
 
 
 @extend_schema_field(POLYGONAL_GEOMETRY)
@@ -269,23 +272,11 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-_POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3,
-             "description": "[longitude, latitude], -180..180 and -90..90."}
-_POLYGON = {"type": "array", "minItems": 1, "description": "Linear rings (the first the outline, then holes), "
-            "each closed: its last position repeats its first.",
-            "items": {"type": "array", "items": _POSITION, "minItems": 4}}
-
-
-@extend_schema_field({
-    "description": "A GeoJSON Polygon or MultiPolygon, longitude/latitude (EPSG:4326).",
-    "oneOf": [
-        {"type": "object", "title": "Polygon", "required": ["type", "coordinates"],
-         "properties": {"type": {"type": "string", "enum": ["Polygon"]}, "coordinates": _POLYGON}},
-        {"type": "object", "title": "MultiPolygon", "required": ["type", "coordinates"],
-         "properties": {"type": {"type": "string", "enum": ["MultiPolygon"]},
-                        "coordinates": {"type": "array", "items": _POLYGON, "minItems": 1}}},
-    ],
-})
+@extend_schema_field(polygonal_geometry_schema(
+    "A GeoJSON Polygon or MultiPolygon, longitude/latitude (EPSG:4326).",
+    position={"description": "[longitude, latitude], -180..180 and -90..90."},
+    ring={"description": "Linear rings (the first the outline, then holes), each closed: its last position "
+                         "repeats its first."}))
 class GeoJSONPolygonField(serializers.Field):
     """A GeoJSON Polygon or MultiPolygon, checked in Python (geographies.services.geojson_polygon_problem)
     before GEOS sees it, so that a bad one is a 400 in our words."""
