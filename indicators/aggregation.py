@@ -552,3 +552,113 @@ def _row_dicts(agg: Aggregate, fetched: list[tuple], names: dict, *, flag: str) 
         })
     rows.sort(key=lambda r: (r["area_code"], r["period_iso"]))
     return rows
+
+
+# -- deprivation summaries of one area -----------------------------------------------------------
+# The summaries an area's profile and a custom area's observations offer: MHCLG's district
+# summaries of the IMD, as (indicator, method, weight, the small areas' vintage); weight None is
+# the indicator's or its dataset's own. Each is computed from the small areas the index was
+# published on, for any area they make up, by the aggregate endpoint's arithmetic: a profile's
+# figure is the one /indicators/{slug}/aggregate/ gives for the area, with the same rank among the
+# areas of its vintage.
+AREA_SUMMARIES_HELP = (
+    "Add `deprivation_summaries` (JSON only): MHCLG's summaries of the Index of Multiple Deprivation for this area "
+    "(IoD 2025 from LSOA 2021, IoD 2019 from LSOA 2011: average rank, average score, share of small areas in the "
+    "most deprived decile, extent, local concentration), computed from its small areas as "
+    "/indicators/{slug}/aggregate/ computes them, each with its rank among the areas of its vintage and MHCLG's "
+    "published figure where one is loaded.")
+SUMMARIES_IN_JSON = ("the deprivation summaries come in JSON; for a CSV, add format=csv to the `api` call each "
+                     "summary names (/indicators/{slug}/aggregate/)")
+AREA_SUMMARIES = [
+    ("iod2025-imd-rank", S.AVERAGE_RANK, None, "LSOA21"),
+    ("iod2025-imd-score", S.AVERAGE_SCORE, None, "LSOA21"),
+    ("iod2025-imd-decile", A.SHARE_IN_CATEGORY, None, "LSOA21"),
+    ("iod2025-imd-rank", S.EXTENT, None, "LSOA21"),
+    ("iod2025-imd-rank", S.LOCAL_CONCENTRATION, None, "LSOA21"),
+    ("iod2019-imd-rank", S.AVERAGE_RANK, "population-mid-2015-total", "LSOA11"),
+    ("iod2019-imd-decile", A.SHARE_IN_CATEGORY, None, "LSOA11"),
+    ("iod2019-imd-rank", S.EXTENT, "population-mid-2015-total", "LSOA11"),
+    ("iod2019-imd-rank", S.LOCAL_CONCENTRATION, "population-mid-2015-total", "LSOA11"),
+]
+
+
+def _summary_inputs() -> list[tuple[Indicator, str, Indicator | None, Vintage]]:
+    """AREA_SUMMARIES as loaded (two queries; a summary whose inputs are not loaded is left out)."""
+    wanted = {slug for s, _, w, _ in AREA_SUMMARIES for slug in (s, w) if slug}
+    found = {i.slug: i for i in Indicator.objects.select_related("weight_indicator").filter(slug__in=wanted)}
+    vintages = {v.code: v for v in Vintage.objects.select_related("area_type").filter(
+        code__in={v for *_, v in AREA_SUMMARIES})}
+    return [(found[s], method, found.get(w) if w else None, vintages[v]) for s, method, w, v in AREA_SUMMARIES
+            if s in found and (w is None or w in found) and v in vintages]
+
+
+# Per process, for one data version: (summary, source, target) -> every target area's row by code.
+# A plain dict, not the profile cache: a vintage's rows (6,856 MSOAs) are read as they are, with
+# no pickling and no entry limit to cull them.
+_PEERS: dict[tuple, dict[str, dict]] = {}
+
+
+def _peers_summary(indicator: Indicator, method: str, weight: Indicator | None, source: Vintage,
+                   target: Vintage) -> dict[str, dict]:
+    """The summary of every `target` area at the index's latest period, by code: computed at once
+    (their ranks need each other) and kept for the data version."""
+    from django.conf import settings
+
+    from levelup_api.core.caching import data_version
+
+    def compute() -> dict[str, dict]:
+        try:
+            rows = aggregate_get(indicator=indicator, from_vintage=source, to_vintage=target, method=method,
+                                 weight=weight).rows
+        except ObservationQueryError:  # no route to these areas, or no weights for them
+            return {}
+        return {r["area_code"]: r for r in rows}
+
+    if not settings.LEVELUP["PROFILE_CACHE"]:
+        return compute()
+    version = data_version()
+    key = (version, indicator.id, method, weight.id if weight else None, source.id, target.id)
+    if key not in _PEERS:
+        for stale in [k for k in _PEERS if k[0] != version]:
+            _PEERS.pop(stale, None)
+        _PEERS[key] = compute()
+    return _PEERS[key]
+
+
+def area_summaries(*, area: Area) -> list[dict]:
+    """The deprivation summaries of `area` (AREA_SUMMARIES), in the aggregate endpoint's row shape,
+    each with its rank among the areas of its vintage and the published figure where MHCLG
+    publishes one. The vintage is the newest the area belongs to that the small areas reach (along
+    the hierarchy or through boundaries). None for the small areas themselves."""
+    vintages = list(Vintage.objects.select_related("area_type").filter(memberships__area=area)
+                    .order_by("-effective_from"))
+    out = []
+    for indicator, method, weight, source in _summary_inputs():
+        if source.area_type_id == area.area_type_id:
+            continue
+        for target in vintages:
+            row = _peers_summary(indicator, method, weight, source, target).get(area.code)
+            if row is not None:
+                out.append({**row, "to_vintage": target.code, "api": _summary_call(row, source, target)})
+                break
+    return out
+
+
+def _summary_call(row: dict, source: Vintage, target: Vintage) -> str:
+    """The aggregate call that gives the row (and its peers'), CSV with `&format=csv`."""
+    from urllib.parse import urlencode
+
+    query = {"from_vintage": source.code, "to_vintage": target.code, "method": row["method"],
+             "period": row["period_iso"], **({"weight": row["weight_indicator"]} if row["weight_indicator"] else {})}
+    return f"/api/v1/indicators/{row['indicator']}/aggregate/?{urlencode(query, safe='/')}"
+
+
+def custom_area_summaries(*, custom_area: CustomArea) -> list[dict]:
+    """The deprivation summaries of a custom area made of the index's small areas (no rank: a
+    custom area has no peers)."""
+    out = []
+    for indicator, method, weight, source in _summary_inputs():
+        if source.id != custom_area.vintage_id:
+            continue
+        out += custom_area_aggregate(custom_area=custom_area, indicator=indicator, method=method, weight=weight).rows
+    return out

@@ -69,6 +69,12 @@ def explain_param() -> BooleanParam:
     return BooleanParam(help_text="List the inputs of each converted value.")
 
 
+def summaries_param() -> BooleanParam:
+    from .aggregation import AREA_SUMMARIES_HELP
+
+    return BooleanParam(help_text=AREA_SUMMARIES_HELP)
+
+
 def method_param() -> ChoiceParam:
     from .aggregation import METHOD_CHOICES  # the rules and MHCLG's summary measures, declared with their SQL
 
@@ -256,6 +262,7 @@ class CustomAreaObservationsParams(Params):
     weight = weight_param()
     weight_period = weight_period_param()
     min_coverage = min_coverage_param()
+    summaries = summaries_param()
 
 
 class SeriesParams(Params):

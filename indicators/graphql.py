@@ -23,7 +23,12 @@ from levelup_api.core.graphql import (
 from levelup_api.core.params import ParameterError, params_parse
 
 from . import selectors
-from .aggregation import aggregate_indicator, custom_area_aggregate
+from .aggregation import (
+    aggregate_indicator,
+    area_summaries,
+    custom_area_aggregate,
+    custom_area_summaries,
+)
 from .filters import (
     AggregateFilterSet,
     AreaObservationsParams,
@@ -141,6 +146,15 @@ class IndicatorAreaFields:
                     "(as GET /api/v1/areas/{code}/series/).",
     )
 
+    deprivation_summaries = graphene.List(
+        graphene.NonNull(lambda: DeprivationSummary), required=True,
+        description="MHCLG's summaries of the Index of Multiple Deprivation for this area, from its small areas, "
+                    "each with its rank among the areas of its vintage (as GET /api/v1/areas/{code}/profile/"
+                    "?summaries=true).")
+
+    def resolve_deprivation_summaries(self, info):
+        return _aggregate_rows(area_summaries(area=self), DeprivationSummary)
+
     def resolve_observations(self, info, indicator, period=None):
         # The first area of a batched list (Area.children) fetches for the whole list at once.
         ids = batch_ids(self)
@@ -187,9 +201,18 @@ class AggregateRow(graphene.ObjectType):
     published_indicator = graphene.String(description="The indicator holding `publishedValue`.")
 
 
-def _aggregate_rows(rows: list[dict]) -> list[AggregateRow]:
-    fields = AggregateRow._meta.fields
-    return [AggregateRow(**{k: v for k, v in r.items() if k in fields}) for r in rows]
+class DeprivationSummary(AggregateRow):
+    indicator = graphene.String(required=True)
+    method = graphene.String(required=True)
+    weight_indicator = graphene.String()
+    to_vintage = graphene.String(description="The vintage of the area it is computed for, whose areas it is ranked "
+                                             "among (null for a custom area).")
+    api = graphene.String(description="The REST aggregate call giving this figure and its peers'.")
+
+
+def _aggregate_rows(rows: list[dict], kind: type[AggregateRow] = AggregateRow) -> list[AggregateRow]:
+    fields = kind._meta.fields
+    return [kind(**{k: v for k, v in r.items() if k in fields}) for r in rows]
 
 
 class Aggregate(graphene.ObjectType):
@@ -222,6 +245,12 @@ class CustomAreaType(graphene.ObjectType):
         period=graphene.String(), method=graphene.String(description="As for `aggregate`: a rule or a summary "
                                                                      "(average_rank, extent ...)."),
         weight=graphene.String(), description="Aggregatable indicators for the custom area (comma-separated slugs).")
+    deprivation_summaries = graphene.List(
+        graphene.NonNull(lambda: DeprivationSummary), required=True,
+        description="MHCLG's summaries of the IMD for the custom area, from its small areas (no rank).")
+
+    def resolve_deprivation_summaries(self, info):
+        return _aggregate_rows(custom_area_summaries(custom_area=self), DeprivationSummary)
 
     def resolve_members(self, info):
         return [CustomAreaMemberType(code=c, name=n, weight=w) for c, n, w in

@@ -4,7 +4,7 @@ from geographies.filters and indicators.filters, under the same names)."""
 from __future__ import annotations
 
 from geographies.filters import SameTypeForm, parent_param, type_param, vintage_param
-from indicators.filters import indicator_param
+from indicators.filters import indicator_param, summaries_param
 from levelup_api.core.params import ChoiceParam, IntegerParam, Params
 
 from .statistics import DEFAULT_LEVEL, LEVELS
@@ -35,9 +35,11 @@ def level_value(cleaned: dict) -> float:
 
 
 class ProfileParams(Params):
-    """`/areas/{code}/profile/`: the confidence level of its comparisons and trends."""
+    """`/areas/{code}/profile/`: the confidence level of its comparisons and trends, and whether
+    the deprivation summaries come with it."""
 
     level = level_param()
+    summaries = summaries_param()
 
 
 class ProfileListParams(Params):

@@ -113,6 +113,15 @@ class AggregateRowSerializer(serializers.Serializer):
     published_indicator = serializers.CharField(allow_null=True, help_text="Where `published_value` comes from.")
 
 
+class DeprivationSummarySerializer(AggregateRowSerializer):
+    """One of an area's deprivation summaries (indicators.aggregation.AREA_SUMMARIES)."""
+
+    to_vintage = serializers.CharField(help_text="The vintage of the area the summary is computed for, whose areas "
+                                                 "it is ranked among.")
+    api = serializers.CharField(help_text="The aggregate call giving this figure and its peers' "
+                                          "(add format=csv for a file).")
+
+
 class AggregateWeightSerializer(serializers.Serializer):
     indicator = serializers.CharField()
     period = serializers.CharField()
@@ -143,6 +152,8 @@ class CustomAreaRefSerializer(serializers.Serializer):
 class CustomAreaObservationsSerializer(serializers.Serializer):
     custom_area = CustomAreaRefSerializer()
     results = AggregateRowSerializer(many=True)
+    deprivation_summaries = AggregateRowSerializer(many=True, required=False,
+                                                   help_text="With summaries=true: the IMD summaries (no rank).")
 
 
 # -- an area's series ----------------------------------------------------------------------------

@@ -217,12 +217,14 @@ class CustomAreaObservationsView(ParamsMixin, APIView):
     def get(self, request, id):
         from geographies.models import CustomArea
 
-        from ..aggregation import custom_area_aggregate
+        from ..aggregation import SUMMARIES_IN_JSON, custom_area_aggregate, custom_area_summaries
 
         area = CustomArea.objects.select_related("vintage__area_type").filter(id=id).first()
         if area is None:
             raise NotFound(f"No custom area {id}.", id=str(id))
         data = self.cleaned
+        if data["summaries"] and request.accepted_renderer.format == "csv":
+            raise BadParameter("summaries", SUMMARIES_IN_JSON)
         slugs = data["indicator"]
         found = {i.slug: i for i in Indicator.objects.select_related("weight_indicator").filter(slug__in=slugs)}
         missing = [s for s in slugs if s not in found]
@@ -238,5 +240,7 @@ class CustomAreaObservationsView(ParamsMixin, APIView):
         if request.accepted_renderer.format == "csv":
             body = csv_stream(AGGREGATE_COLUMNS, ([r[c] for c in AGGREGATE_COLUMNS] for r in rows))
             return StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
-        return Response({"custom_area": {"id": str(area.id), "name": area.name, "vintage": area.vintage.code},
-                         "results": rows})
+        body = {"custom_area": {"id": str(area.id), "name": area.name, "vintage": area.vintage.code}, "results": rows}
+        if data["summaries"]:
+            body["deprivation_summaries"] = custom_area_summaries(custom_area=area)
+        return Response(body)

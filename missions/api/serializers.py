@@ -3,6 +3,7 @@ OpenAPI document (the views build them as dicts: missions.api.views, missions.se
 
 from rest_framework import serializers
 
+from indicators.api.serializers import DeprivationSummarySerializer
 from indicators.models import Indicator
 
 from ..models import DataStatus, Metric, Target
@@ -172,6 +173,8 @@ class ProfileRowSerializer(serializers.Serializer):
 class AreaProfileSerializer(serializers.Serializer):
     area = AreaRefSerializer()
     indicators = ProfileRowSerializer(many=True)
+    deprivation_summaries = DeprivationSummarySerializer(many=True, required=False,
+                                                         help_text="With summaries=true: the IMD summaries.")
 
 
 class ProfileListSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geographies.api.views import get_area
+from indicators.aggregation import SUMMARIES_IN_JSON, area_summaries
 from indicators.models import Indicator
 from levelup_api.core.caching import rendered_once
 from levelup_api.core.errors import BadParameter, NotFound
@@ -151,18 +152,23 @@ class AreaProfileView(ParamsMixin, APIView):
     params_class = ProfileParams
 
     def get(self, request, code: str):
-        level = level_value(self.cleaned)
+        level, summaries = level_value(self.cleaned), bool(self.cleaned["summaries"])
         if request.accepted_renderer.format == "csv":
+            if summaries:
+                raise BadParameter("summaries", SUMMARIES_IN_JSON)
             area = get_area(code, relations=set())
             return _csv(selectors.area_profile(area=area, level=level), selectors.PROFILE_COLUMNS,
                         f"profile-{area.code}.csv")
 
         def document() -> dict:
             area = get_area(code, relations=set())
-            return {"area": {"code": area.code, "name": area.name},
+            body = {"area": {"code": area.code, "name": area.name},
                     "indicators": selectors.area_profile(area=area, level=level)}
+            if summaries:
+                body["deprivation_summaries"] = area_summaries(area=area)
+            return body
 
-        return rendered_once(f"profile:{code.strip().upper()}:{level:g}", document)
+        return rendered_once(f"profile:{code.strip().upper()}:{level:g}:{summaries:d}", document)
 
 
 @extend_schema(

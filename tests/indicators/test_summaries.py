@@ -310,3 +310,79 @@ def test_summaries_take_a_fixed_number_of_queries(api, django_assert_num_queries
         with django_assert_num_queries(10):
             rows = summary(api, "local_concentration", parent=parent)["results"]
         assert {r["rank_of"] for r in rows} == {296}
+
+
+# -- the summaries a profile and a custom area offer (summaries=true) ----------------------------
+PROFILE = "/api/v1/areas/{}/profile/"
+OFFERED = [(slug, method) for method, (slug, _, _) in IOD2025.items()] + [
+    ("iod2019-imd-rank", "average_rank"), ("iod2019-imd-decile", "share_in_category"),
+    ("iod2019-imd-rank", "extent"), ("iod2019-imd-rank", "local_concentration")]
+
+
+def offered(api, code: str) -> list[dict]:
+    response = api.get(PROFILE.format(code), {"summaries": "true"})
+    assert response.status_code == 200, response.content
+    return response.json()["deprivation_summaries"]
+
+
+def test_a_combined_authoritys_profile_offers_the_summaries_nobody_publishes(api):
+    rows = offered(api, "E47000001")  # Greater Manchester
+    assert [(r["indicator"], r["method"]) for r in rows] == OFFERED
+    first = rows[0]
+    assert (first["value"], first["rank"], first["to_vintage"], first["published_value"]) == (
+        20926.32, 3, "CAUTH25", None)
+    # Each is the figure, and the rank, the aggregate call it names gives for the area.
+    for row in rows:
+        response = api.get(row["api"])
+        assert response.status_code == 200, (row["api"], response.content)
+        (same,) = [r for r in response.json()["results"] if r["area_code"] == "E47000001"]
+        assert {k: row[k] for k in same} == same, row["api"]
+        assert row["value"] is not None and row["rank_of"] == len(response.json()["results"]), row
+    assert "deprivation_summaries" not in api.get(PROFILE.format("E47000001")).json()  # only when asked
+
+
+def test_a_districts_profile_summaries_stand_beside_mhclgs_figures(api):
+    rows = {(r["indicator"], r["method"]): r for r in offered(api, "E06000009")}  # Blackpool
+    average = rows["iod2025-imd-rank", "average_rank"]
+    assert (average["value"], average["published_value"], average["published_indicator"], average["rank"],
+            average["rank_of"], average["to_vintage"]) == (
+        26501.81, 26536.86, "iod2025-imd-lad-average-rank", 1, 296, "LAD24")
+    concentration = rows["iod2025-imd-rank", "local_concentration"]
+    assert concentration["value"] == concentration["published_value"] == 33748.14
+    # IoD 2019 on the districts of 2024, from LSOA 2011 and File 6's mid-2015 populations: nobody publishes it.
+    old = rows["iod2019-imd-rank", "average_rank"]
+    assert (old["weight_indicator"], old["rank_of"], old["published_value"]) == ("population-mid-2015-total", 296, None)
+
+
+def test_a_small_area_has_no_summary_and_csv_says_where_they_are(api):
+    assert offered(api, "E01005173") == []  # an LSOA is what the summaries are made of
+    refused = api.get(PROFILE.format("E06000009"), {"summaries": "true", "format": "csv"})
+    assert refused.status_code == 400 and refused.json()["parameter"] == "summaries"
+    assert "format=csv to the `api` call" in refused.json()["message"]
+
+
+def test_a_custom_areas_summaries_are_its_districts(api, client, manchester):
+    url = f"/api/v1/custom-areas/{manchester}/observations/"
+    response = api.get(url, {"indicator": "iod2025-imd-score", "summaries": "true"})
+    assert response.status_code == 200, response.content
+    mine = response.json()["deprivation_summaries"]
+    district = {(r["indicator"], r["method"]): r for r in offered(api, "E08000003")}
+    # The custom area is on LSOA 2021, so it gets the IoD 2025 summaries, each Manchester's, unranked.
+    assert [(r["indicator"], r["method"]) for r in mine] == OFFERED[:5]
+    for row in mine:
+        same = district[row["indicator"], row["method"]]
+        assert (row["value"], row["children_used"], row["rank"]) == (same["value"], 295, None), row["method"]
+    body = gql(client, """query($id: ID!) { customArea(id: $id) { deprivationSummaries { method value } } }""",
+               {"id": manchester})
+    assert body["data"]["customArea"]["deprivationSummaries"] == [
+        {"method": r["method"], "value": r["value"]} for r in mine]
+
+
+def test_graphql_offers_an_areas_summaries(api, client):
+    rest = offered(api, "E12000002")  # North West
+    body = gql(client, '{ area(code: "E12000002") { deprivationSummaries { indicator method value rank rankOf '
+                       'toVintage api } } }')
+    assert body["data"]["area"]["deprivationSummaries"] == [
+        {"indicator": r["indicator"], "method": r["method"], "value": r["value"], "rank": r["rank"],
+         "rankOf": r["rank_of"], "toVintage": r["to_vintage"], "api": r["api"]} for r in rest]
+    assert [r["rank_of"] for r in rest] == [9] * 9
