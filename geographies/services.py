@@ -30,6 +30,7 @@ from levelup_api.core.params import ParameterError
 from .ingest.loader import GSS, SourceLoader
 from .ingest.spec import SourceSpec, specs_all
 from .models import AreaType, Vintage
+from .signals import hierarchy_changed
 
 DATASET = "geographies"
 DERIVED_SOURCE = "_derived"
@@ -217,6 +218,7 @@ def derived_rebuild() -> dict[str, dict]:
             t0 = time.perf_counter()
             cursor.execute(statement)
             out[name] = {"rows": max(cursor.rowcount, 0), "seconds": round(time.perf_counter() - t0, 3)}
+        hierarchy_changed.send(sender=derived_rebuild)
     return out
 
 

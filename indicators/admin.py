@@ -15,7 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from levelup_api.core.admin import ReadOnlyAdminMixin
 
 from .models import Coverage, Dataset, Indicator, Observation, Period, Publisher, Release
-from .services import dataset_currency_rebuild
+from .services import dataset_currency_rebuild, indicator_rules_changed
 from .uploads import UPLOAD_DIR, upload_confirm, upload_preview
 
 
@@ -117,6 +117,10 @@ class IndicatorAdmin(SimpleHistoryAdmin):
     list_select_related = ("dataset",)
     search_fields = ("slug", "title", "description")
     autocomplete_fields = ("weight_indicator",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        indicator_rules_changed(indicator=obj)  # in the admin's transaction
 
 
 @admin.register(Period)

@@ -18,6 +18,8 @@ from levelup_api.core.models import IngestRun
 
 from .ingest.loader import IndicatorLoader
 from .ingest.spec import IndicatorSource, sources_all
+from .models import Indicator
+from .signals import indicators_changed
 
 DATASET = "indicators"
 
@@ -25,7 +27,21 @@ DATASET = "indicators"
 def _load_one(spec: IndicatorSource, data_dir: Path):
     loader = IndicatorLoader(spec, data_dir)
     counts = loader.load()
+    _changed(Indicator.objects.filter(slug__in=[d.slug for d in spec.indicators]))
     return loader.rows_read, counts
+
+
+def indicator_rules_changed(*, indicator: Indicator) -> None:
+    """A curator saved the indicator (its polarity, measure, rule, weight or places may have
+    changed what is derived from its values)."""
+    _changed(Indicator.objects.filter(pk=indicator.pk))
+
+
+def _changed(indicators) -> None:
+    """Announce, inside the current transaction, that these indicators' values or rules changed."""
+    ids = list(indicators.values_list("id", flat=True))
+    if ids:
+        indicators_changed.send(sender=Indicator, indicator_ids=ids)
 
 
 def indicators_load(
@@ -81,6 +97,7 @@ def dataset_currency_rebuild(*, dataset_id: int) -> int:
             JOIN indicators_indicator i ON i.id = o.indicator_id
             WHERE i.dataset_id = %s AND o.is_current GROUP BY 1, 2, 3
         """, [dataset_id, dataset_id])
+        _changed(Indicator.objects.filter(dataset_id=dataset_id))
     return changed
 
 
@@ -95,5 +112,8 @@ def weights_resolve(*, specs: list[IndicatorSource]) -> int:
             UPDATE indicators_indicator i SET weight_indicator_id = w.id
             FROM unnest(%s::text[], %s::text[]) p(slug, weight) JOIN indicators_indicator w ON w.slug = p.weight
             WHERE i.slug = p.slug AND i.weight_indicator_id IS NULL
+            RETURNING i.id
         """, [[a for a, _ in pairs], [b for _, b in pairs]])
-        return cursor.rowcount
+        changed = [r[0] for r in cursor.fetchall()]
+        _changed(Indicator.objects.filter(id__in=changed))
+        return len(changed)

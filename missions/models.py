@@ -99,3 +99,53 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"M{self.mission.number} {self.kind}"
+
+
+class ProfileFact(models.Model):
+    """One row of an area's profile, precomputed: an area × indicator at its latest period, with
+    its region's and nation's value (published or computed), the comparisons at 95% and 99.8%
+    and the trend. Written only by missions.services.profile_facts_rebuild, set-based in SQL, in
+    the transaction of the load or edit that changed its inputs; read by missions.selectors.profiles.
+    Codes, names and titles are joined when read, so a rename never makes a fact stale."""
+
+    area = models.ForeignKey("geographies.Area", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                             related_name="+")
+    indicator = models.ForeignKey(Indicator, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                                  related_name="+")
+    period = models.ForeignKey("indicators.Period", on_delete=models.DO_NOTHING, db_constraint=False,
+                               db_index=False, related_name="+")
+    value = models.FloatField(null=True)
+    lci = models.FloatField(null=True)
+    uci = models.FloatField(null=True)
+    status = models.CharField(max_length=1, blank=True)
+    rank = models.IntegerField(null=True)
+    rank_of = models.IntegerField(null=True)
+    decile = models.IntegerField(null=True)
+    comparison_method = models.CharField(max_length=32, null=True)  # noqa: DJ001 (null: none)
+    region = models.ForeignKey("geographies.Area", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                               null=True, related_name="+")
+    region_value = models.FloatField(null=True)
+    region_comparator_source = models.CharField(max_length=16, null=True)  # noqa: DJ001 (null: none)
+    region_coverage = models.FloatField(null=True)
+    region_difference = models.FloatField(null=True)
+    region_comparison = models.TextField(null=True, help_text="At 95%.")  # noqa: DJ001 (null: none)
+    region_comparison_998 = models.TextField(null=True, help_text="At 99.8%.")  # noqa: DJ001 (null: none)
+    national = models.ForeignKey("geographies.Area", on_delete=models.DO_NOTHING, db_constraint=False,
+                                 db_index=False, null=True, related_name="+")
+    national_value = models.FloatField(null=True)
+    national_comparator_source = models.CharField(max_length=16, null=True)  # noqa: DJ001 (null: none)
+    national_coverage = models.FloatField(null=True)
+    national_difference = models.FloatField(null=True)
+    national_comparison = models.TextField(null=True, help_text="At 95%.")  # noqa: DJ001 (null: none)
+    national_comparison_998 = models.TextField(null=True, help_text="At 99.8%.")  # noqa: DJ001 (null: none)
+    trend = models.TextField(null=True, help_text="At 95%.")  # noqa: DJ001 (null: none)
+    trend_998 = models.TextField(null=True, help_text="At 99.8%.")  # noqa: DJ001 (null: none)
+    trend_method = models.CharField(max_length=32, null=True)  # noqa: DJ001 (null: none)
+    trend_points = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["area", "indicator"], name="profilefact_area_indicator")]
+        indexes = [models.Index(fields=["indicator"], name="profilefact_indicator")]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} × {self.indicator_id} at {self.period_id}"

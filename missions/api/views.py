@@ -70,8 +70,11 @@ def _csv(rows: list[dict], columns: list[str], filename: str) -> StreamingHttpRe
     def cell(value):
         return ";".join(map(str, value)) if isinstance(value, list) else value
 
-    response = StreamingHttpResponse(csv_stream(columns, ([cell(r[c]) for c in columns] for r in rows)),
-                                     content_type="text/csv; charset=utf-8")
+    return _attachment(csv_stream(columns, ([cell(r[c]) for c in columns] for r in rows)), filename)
+
+
+def _attachment(body, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -157,8 +160,7 @@ class AreaProfileView(ParamsMixin, APIView):
             if summaries:
                 raise BadParameter("summaries", SUMMARIES_IN_JSON)
             area = get_area(code, relations=set())
-            return _csv(selectors.area_profile(area=area, level=level), selectors.PROFILE_COLUMNS,
-                        f"profile-{area.code}.csv")
+            return _attachment(selectors.profiles_csv(areas=[area], level=level), f"profile-{area.code}.csv")
 
         def document() -> dict:
             area = get_area(code, relations=set())
@@ -186,9 +188,11 @@ class ProfileListView(ParamsMixin, APIView):
         parent = self.cleaned["parent"]
         vintage = selectors.areas_vintage(vintage=self.cleaned["vintage"], type=self.cleaned["type"])
         areas = selectors.profile_areas(parent=parent, vintage=vintage)
-        rows = selectors.cached_profiles(areas=areas, level=level_value(self.cleaned))
-        if request.accepted_renderer.format == "csv":
-            return _csv(rows, selectors.PROFILE_COLUMNS, f"profiles-{parent.code}-{vintage.code}.csv")
+        level = level_value(self.cleaned)
+        if request.accepted_renderer.format == "csv":  # one COPY, streamed
+            return _attachment(selectors.profiles_csv(areas=areas, level=level),
+                               f"profiles-{parent.code}-{vintage.code}.csv")
+        rows = selectors.profiles(areas=areas, level=level)
         return Response({"parent": parent.code, "vintage": vintage.code, "areas": len(areas), "rows": rows})
 
 
