@@ -12,4 +12,4 @@ ENV DJANGO_SETTINGS_MODULE=levelup_api.settings.base \
     PYTHONUNBUFFERED=1
 RUN python manage.py collectstatic --noinput -v0
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable && python manage.py load_geographies && python manage.py load_indicators && python manage.py load_missions && exec gunicorn levelup_api.wsgi --bind 0.0.0.0:8000 --workers 3 --limit-request-line 8190 --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_geographies && python manage.py load_indicators && python manage.py load_missions && exec gunicorn levelup_api.wsgi --bind 0.0.0.0:8000 --workers 3 --limit-request-line 8190 --access-logfile -"]

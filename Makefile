@@ -13,7 +13,7 @@ GUNICORN_LIMITS := --limit-request-line 8190
 # GraphiQL's scripts and styles, served from here (levelup_api.core vendor_graphiql), not from a CDN.
 GRAPHIQL := levelup_api/core/static/vendor/graphiql
 
-.PHONY: run test install db migrate load serve lint bench bench-scale load-test clean-db help graphiql
+.PHONY: run test install db redis migrate load serve lint bench bench-scale load-test clean-db help graphiql
 
 help:
 	@echo "make run   - install, prepare PostgreSQL+PostGIS, load the real data, serve on http://$(HOST):$(PORT)"
@@ -43,19 +43,22 @@ $(GRAPHIQL)/.vendored: requirements.txt | install
 	$(BIN)/python manage.py vendor_graphiql
 	touch $@
 
-db: install
+db: install redis
 	bash scripts/ensure_db.sh
+
+# Quota counters live in Redis (REDIS_URL): installed and started like PostgreSQL when missing.
+redis:
+	bash scripts/ensure_redis.sh
 
 migrate: db
 	$(BIN)/python manage.py migrate --noinput -v1
-	$(BIN)/python manage.py createcachetable
 
 load: migrate
 	$(BIN)/python manage.py load_geographies
 	$(BIN)/python manage.py load_indicators
 	$(BIN)/python manage.py load_missions
 
-serve: graphiql
+serve: graphiql redis
 	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) --worker-class gthread $(GUNICORN_LIMITS) --access-logfile -
 
 lint: install

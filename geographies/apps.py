@@ -14,5 +14,5 @@ class GeographiesConfig(AppConfig):
     verbose_name = "Geographies"
 
     def ready(self) -> None:
-        # The point lookup runs as a prepared statement on every connection (see selectors).
+        # Every connection plans prepared statements (the point lookup's) once (see selectors).
         connection_created.connect(_prepare_point_lookup, dispatch_uid="geographies.prepare_point_lookup")

@@ -3,14 +3,16 @@ return the same areas in the same order with the same number of queries."""
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import orjson
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import DatabaseError, connection
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
 
 from levelup_api.core.params import ParameterError
+from levelup_api.core.prepared import prepared_cursor
 from levelup_api.core.replicas import read_connection
 
 from .models import Area, AreaAncestor, AreaChange, AreaLink, AreaMembership, AreaType, Boundary, Vintage
@@ -32,13 +34,127 @@ def vintage_list(*, area_type: AreaType | None = None) -> QuerySet[Vintage]:
     return qs
 
 
+def area_type_rows() -> tuple[list[tuple], dict[int, list[tuple]]]:
+    """Area types as tuples (id, code, name, description, entity_codes, code_pattern, level) in
+    area_type_list's order, and each type's vintages as tuples (code, name, effective_from,
+    effective_to, area_count, boundary_count), oldest first: two statements."""
+    types = list(AreaType.objects.order_by("level", "code").values_list(
+        "id", "code", "name", "description", "entity_codes", "code_pattern", "level"))
+    vintages: dict[int, list[tuple]] = {}
+    for type_id, *row in Vintage.objects.order_by("effective_from", "code").values_list(
+            "area_type_id", "code", "name", "effective_from", "effective_to", "area_count", "boundary_count"):
+        vintages.setdefault(type_id, []).append(tuple(row))
+    return types, vintages
+
+
+VINTAGE_ROW_COLUMNS = ["code", "name", "type", "effective_from", "effective_to", "area_count", "boundary_count"]
+
+
+def vintage_rows(qs: QuerySet[Vintage]) -> QuerySet:
+    """Tuples of VINTAGE_ROW_COLUMNS for the vintages of `qs` (vintage_list), in its order."""
+    return qs.values_list("code", "name", "area_type__code", "effective_from", "effective_to", "area_count",
+                          "boundary_count")
+
+
 def area_base() -> QuerySet[Area]:
     return Area.objects.select_related("area_type").order_by("code")
 
 
-def area_list_prefetched(qs: QuerySet[Area]) -> QuerySet[Area]:
-    """What the list representation shows: type and vintage codes, in one extra query."""
-    return area_prefetch(qs, relations={"vintages"})
+# The REST representations are built from plain rows, not model instances (a ModelSerializer per
+# row was most of a list's time): these are the columns each one shows, in the order it shows them.
+AREA_ROW_COLUMNS = ["code", "name", "name_cy", "type", "entity", "active_from", "active_to", "vintages"]
+
+
+def area_vintage_codes() -> ArraySubquery:
+    """The codes of the vintages that hold the outer area, oldest first (vintages that took effect
+    on the same day by type, smallest first: LAD23 before UTLA23)."""
+    return ArraySubquery(
+        AreaMembership.objects.filter(area=OuterRef("pk"))
+        .order_by("vintage__effective_from", "vintage__area_type__level", "vintage__code")
+        .values("vintage__code"))
+
+
+def area_list_rows(qs: QuerySet[Area]) -> QuerySet:
+    """Tuples of AREA_ROW_COLUMNS for the areas of `qs`, in its order: one statement, whatever the
+    number of areas (the vintages come as an array from a correlated subquery)."""
+    return qs.annotate(vintage_codes=area_vintage_codes()).values_list(
+        "code", "name", "name_cy", "area_type__code", "entity", "active_from", "active_to", "vintage_codes")
+
+
+# One area's whole document in one statement: its row, and each relation as an array built in
+# PostgreSQL (raw SQL: five prefetch queries and their model instances cost more than the rest of
+# the request). The relations are ordered as the ORM prefetches order them (area_prefetch), with
+# ties broken by type and code so that the order never depends on the plan.
+_AREA_DETAIL_SQL = """
+    SELECT a.code, a.name, a.name_cy, t.code, a.entity, a.active_from, a.active_to, t.name,
+        (SELECT coalesce(array_agg(v.code ORDER BY v.effective_from, vt.level, v.code), '{}')
+           FROM geographies_areamembership m JOIN geographies_vintage v ON v.id = m.vintage_id
+           JOIN geographies_areatype vt ON vt.id = v.area_type_id
+          WHERE m.area_id = a.id),
+        (SELECT coalesce(json_agg(json_build_object(
+                    'vintage', cv.code, 'parent_vintage', pv.code, 'code', p.code, 'name', p.name, 'type', pt.code,
+                    'fit', l.fit)
+                ORDER BY cv.effective_from, pt.level, pv.effective_from, ct.level, cv.code, pv.code), '[]')::text
+           FROM geographies_arealink l JOIN geographies_area p ON p.id = l.parent_id
+           JOIN geographies_vintage cv ON cv.id = l.child_vintage_id
+           JOIN geographies_areatype ct ON ct.id = cv.area_type_id
+           JOIN geographies_vintage pv ON pv.id = l.parent_vintage_id
+           JOIN geographies_areatype pt ON pt.id = pv.area_type_id
+          WHERE l.child_id = a.id),
+        (SELECT coalesce(json_agg(json_build_object(
+                    'code', o.code, 'name', o.name, 'change_type', c.change_type, 'change_code', c.change_type,
+                    'effective_date', c.effective_date, 'weight', c.weight::text)
+                ORDER BY c.effective_date, o.code), '[]')::text
+           FROM geographies_areachange c JOIN geographies_area o ON o.id = c.predecessor_id
+          WHERE c.successor_id = a.id AND c.predecessor_id <> c.successor_id),
+        (SELECT coalesce(json_agg(json_build_object(
+                    'code', o.code, 'name', o.name, 'change_type', c.change_type, 'change_code', c.change_type,
+                    'effective_date', c.effective_date, 'weight', c.weight::text)
+                ORDER BY c.effective_date, o.code), '[]')::text
+           FROM geographies_areachange c JOIN geographies_area o ON o.id = c.successor_id
+          WHERE c.predecessor_id = a.id AND c.predecessor_id <> c.successor_id),
+        (SELECT coalesce(array_agg(v.code ORDER BY v.effective_from, vt.level, v.code), '{}')
+           FROM geographies_boundary b JOIN geographies_vintage v ON v.id = b.vintage_id
+           JOIN geographies_areatype vt ON vt.id = v.area_type_id
+          WHERE b.area_id = a.id)
+    FROM geographies_area a JOIN geographies_areatype t ON t.id = a.area_type_id
+    WHERE a.code = %s
+"""
+
+
+@dataclass
+class AreaDetail:
+    code: str
+    name: str
+    name_cy: str
+    type: str
+    entity: str
+    active_from: object
+    active_to: object
+    type_name: str
+    vintages: list[str]
+    parents: list[dict]
+    predecessors: list[dict]  # change_type is the ONS letter (U/S/M/X), as change_code
+    successors: list[dict]
+    boundary_vintages: list[str]
+
+
+def area_detail(*, code: str) -> AreaDetail | None:
+    """One area by code (case-insensitive) with every relation its document shows, in one statement."""
+    with read_connection().cursor() as cursor:
+        cursor.execute(_AREA_DETAIL_SQL, [code.strip().upper()])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    *head, vintages, parents, predecessors, successors, boundary_vintages = row
+    return AreaDetail(*head, vintages=vintages, parents=orjson.loads(parents), predecessors=orjson.loads(predecessors),
+                      successors=orjson.loads(successors), boundary_vintages=boundary_vintages)
+
+
+def area_ancestor_rows(rows: QuerySet[AreaAncestor]) -> QuerySet:
+    """Tuples (code, name, type, vintage, depth, fit) of area_ancestors' rows, in their order."""
+    return rows.values_list("ancestor__code", "ancestor__name", "ancestor_vintage__area_type__code",
+                            "ancestor_vintage__code", "depth", "fit")
 
 
 AREA_CSV_COLUMNS = ["code", "name", "name_cy", "type", "entity", "active_from", "active_to"]
@@ -61,12 +177,16 @@ def _relation_prefetches() -> dict[str, Prefetch]:
     return {
         "vintages": Prefetch(
             "memberships",
-            queryset=AreaMembership.objects.select_related("vintage__area_type").order_by("vintage__effective_from"),
+            # Ties (LAD21 and UTLA21 took effect on one day) by type, smallest first, then code: the
+            # order never depends on the plan, and GraphQL's compiled SQL (graphql_sql.py) says the same.
+            queryset=AreaMembership.objects.select_related("vintage__area_type").order_by(
+                "vintage__effective_from", "vintage__area_type__level", "vintage__code"),
         ),
         "parents": Prefetch(
             "parent_links",
             queryset=AreaLink.objects.select_related("parent", "child_vintage", "parent_vintage__area_type")
-            .order_by("child_vintage__effective_from", "parent_vintage__area_type__level", "parent_vintage__effective_from"),
+            .order_by("child_vintage__effective_from", "parent_vintage__area_type__level", "parent_vintage__effective_from",
+                      "child_vintage__area_type__level", "child_vintage__code", "parent_vintage__code"),
         ),
         # Unchanged rows whose code carries over (LSOA U rows) are history, not predecessors.
         "predecessors": Prefetch(
@@ -81,7 +201,8 @@ def _relation_prefetches() -> dict[str, Prefetch]:
         ),
         "boundary_vintages": Prefetch(
             "boundaries",
-            queryset=Boundary.objects.defer("geom").select_related("vintage").order_by("vintage__effective_from"),
+            queryset=Boundary.objects.defer("geom").select_related("vintage").order_by(
+                "vintage__effective_from", "vintage__area_type__level", "vintage__code"),
         ),
     }
 
@@ -123,7 +244,7 @@ def _latest_child_vintage(*, area: Area, area_type: AreaType | None) -> Vintage 
         rows = rows.filter(depth=1)
     vintage_ids = rows.values("descendant_vintage")
     return Vintage.objects.filter(id__in=vintage_ids).select_related("area_type").order_by(
-        "-effective_from", "area_type__level"
+        "-effective_from", "area_type__level", "code"  # ties (GLA and CAUTH share a level) by code
     ).first()
 
 
@@ -150,7 +271,7 @@ def area_children(*, area: Area, area_type: AreaType | None = None, vintage: Vin
 def area_default_vintage(*, area: Area) -> Vintage | None:
     """The latest vintage of the area's own type that holds it (LAD25 for Manchester)."""
     memberships = sorted(area.memberships.all(), key=lambda m: (m.vintage.area_type_id != area.area_type_id,
-                                                               -m.vintage.effective_from.toordinal()))
+                                                               -m.vintage.effective_from.toordinal(), m.vintage.code))
     return memberships[0].vintage if memberships else None
 
 
@@ -164,7 +285,8 @@ def area_ancestors(*, area: Area, vintage: Vintage | None = None) -> tuple[Vinta
         AreaAncestor.objects.filter(descendant=area, descendant_vintage=vintage)
         .exclude(ancestor=area)
         .select_related("ancestor__area_type", "ancestor_vintage__area_type")
-        .order_by("ancestor_vintage__area_type__level", "depth", "ancestor_vintage__effective_from")
+        .order_by("ancestor_vintage__area_type__level", "depth", "ancestor_vintage__effective_from",
+                  "ancestor_vintage__code", "ancestor__code")
     )
     return vintage, rows
 
@@ -233,8 +355,7 @@ class PointHit:
 
 
 # Point lookup is the API's hottest path, so it is raw SQL over one precomputed table, prepared
-# once per connection (geographies.apps prepares it when a connection opens): planning costs more
-# than running it. Without a requested vintage it probes a small partial GiST index over the
+# once per connection (levelup_api.core.prepared): planning costs more than running it. Without a requested vintage it probes a small partial GiST index over the
 # pieces of each type's newest vintage; with one, the full index for those vintages and the
 # partial index for the other types. Pieces carry the codes and names they return (derived).
 _PIECE_COLUMNS = "code, name, type_code, type_name, vintage_code, level"
@@ -253,49 +374,39 @@ POINT_SQL_REQUESTED = f"""
     ) hits
     ORDER BY level, type_code, code
 """
-POINT_STATEMENTS = {
-    "point_lookup_default": ("float8, float8", POINT_SQL_DEFAULT),
-    "point_lookup_requested": ("float8, float8, bigint[], bigint[]", POINT_SQL_REQUESTED),
-}
-_prepared_on: weakref.WeakSet = weakref.WeakSet()
+def _named(body: str, count: int) -> str:
+    for n in range(count, 0, -1):
+        body = body.replace(f"${n}", f"%(p{n})s")
+    return body
+
+
+# psycopg PREPAREs each on first use per connection and keeps it (levelup_api.core.prepared).
+POINT_STATEMENTS = {"default": _named(POINT_SQL_DEFAULT, 2), "requested": _named(POINT_SQL_REQUESTED, 4)}
 
 
 def point_lookup_prepare(db_connection) -> bool:
-    """PREPARE the point-lookup statements on this connection; False if the tables are not there yet."""
-    raw = db_connection.connection
-    if raw is None or raw in _prepared_on:
-        return raw is not None
+    """Set a new connection up for the point lookup: always the generic plan for prepared
+    statements, since a custom plan per call would pay the planning again (Django's own queries
+    bind client-side and are never prepared, so only these and compiled GraphQL see it). False if
+    the database cannot be asked yet."""
+    if db_connection.connection is None:
+        return False
     try:
         with db_connection.cursor() as cursor:
-            # Always the generic plan: a custom plan per call would pay the planning again. Django's
-            # own queries bind parameters client-side, so this setting only touches these statements.
             cursor.execute("SET plan_cache_mode = force_generic_plan")
-            for name, (types, body) in POINT_STATEMENTS.items():
-                cursor.execute(f"PREPARE {name}({types}) AS {body}")
     except DatabaseError:
         if not db_connection.get_autocommit():
             raise
         return False
-    _prepared_on.add(raw)
     return True
 
 
 def point_lookup(*, lon: float, lat: float, vintages: list[Vintage] = ()) -> list[PointHit]:
     """Every area containing the point, one per type, in the requested or newest vintages."""
-    db = read_connection()
-    db.ensure_connection()  # (prepares the statements on a new connection)
-    prepared = db.connection in _prepared_on
-    with db.cursor() as cursor:
-        if vintages:
-            params = [lon, lat, [v.id for v in vintages], [v.area_type_id for v in vintages]]
-            name = "point_lookup_requested"
-        else:
-            params, name = [lon, lat], "point_lookup_default"
-        if prepared:
-            cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
-        else:
-            body = POINT_STATEMENTS[name][1]
-            for n in range(len(params), 0, -1):
-                body = body.replace(f"${n}", f"%(p{n})s")
-            cursor.execute(body, {f"p{n}": v for n, v in enumerate(params, start=1)})
+    if vintages:
+        params, name = [lon, lat, [v.id for v in vintages], [v.area_type_id for v in vintages]], "requested"
+    else:
+        params, name = [lon, lat], "default"
+    with prepared_cursor(read_connection()) as cursor:
+        cursor.execute(POINT_STATEMENTS[name], {f"p{n}": v for n, v in enumerate(params, start=1)})
         return [PointHit(*row) for row in cursor.fetchall()]

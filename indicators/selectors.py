@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value
@@ -14,7 +15,7 @@ from django.db.models.functions import NullIf
 from geographies.models import Area, AreaAncestor, AreaMembership, AreaType, Vintage
 from levelup_api.core.params import ParameterError
 
-from .models import Coverage, Indicator, Observation, Period, Release
+from .models import Coverage, Dataset, Indicator, Observation, Period, Release
 
 LATEST = re.compile(r"^latest(?:-(\d+))?$")
 YEAR = re.compile(r"^\d{4}$")
@@ -27,6 +28,25 @@ ObservationQueryError = ParameterError
 
 def indicator_list() -> QuerySet[Indicator]:
     return Indicator.objects.select_related("dataset").prefetch_related("dataset__publishers").order_by("slug")
+
+
+INDICATOR_ROW_COLUMNS = ["slug", "title", "subtitle", "measure", "unit", "unit_symbol", "decimal_places", "polarity",
+                         "aggregation", "topics", "capitals", "experimental", "dataset", "source", "licence",
+                         "source_url"]
+
+
+def indicator_base() -> QuerySet[Indicator]:
+    return Indicator.objects.order_by("slug")
+
+
+def indicator_list_rows(qs: QuerySet[Indicator]) -> QuerySet:
+    """Tuples of INDICATOR_ROW_COLUMNS for the indicators of `qs`, in its order: one statement (the
+    dataset joined, its publishers' names as an array in the order they were linked)."""
+    publishers = Dataset.publishers.through.objects.filter(dataset_id=OuterRef("dataset_id")).order_by("id")
+    return qs.annotate(publisher_names=ArraySubquery(publishers.values("publisher__name"))).values_list(
+        "slug", "title", "subtitle", "measure", "unit", "unit_symbol", "decimal_places", "polarity", "aggregation",
+        "topics", "capitals", "experimental", "dataset__slug", "publisher_names", "dataset__licence",
+        "dataset__source_url")
 
 
 def indicator_get(*, slug: str) -> Indicator | None:
@@ -50,6 +70,14 @@ def availability(indicator: Indicator) -> list[dict]:
         entry = by_type.setdefault(c.area_type.code, {"area_type": c.area_type.code, "periods": []})
         entry["periods"].append({"period": c.period.label, "iso": c.period.iso, "areas": c.areas})
     return list(by_type.values())
+
+
+PERIOD_ROW_COLUMNS = ["iso", "label", "type", "start", "end", "duration"]
+
+
+def period_rows(qs: QuerySet[Period]) -> QuerySet:
+    """Tuples of PERIOD_ROW_COLUMNS for the periods of `qs` (period_list), in its order."""
+    return qs.values_list(*PERIOD_ROW_COLUMNS)
 
 
 def period_list(*, indicator: Indicator | None = None) -> QuerySet[Period]:
@@ -83,7 +111,9 @@ def _latest_candidates(indicator_ids: list[int], *, area_ids: list[int] = (), ar
                                                                   vintage__area_type=area_type)))
     if area_ids or vintage is not None or area_type is not None:
         rows = rows.filter(Exists(probe))
-    return rows.order_by("indicator_id", "-period__end", "-period__start").values_list("indicator_id", "period_id")
+    # Ties (two periods with one start and end) by id, newest first: GraphQL's compiled SQL says the same.
+    return rows.order_by("indicator_id", "-period__end", "-period__start", "-period_id").values_list(
+        "indicator_id", "period_id")
 
 
 def _resolve_periods(tokens: list[str], indicator_ids: list[int], *, area_ids: list[int] = (),
@@ -238,7 +268,9 @@ def observations_by_area(*, area_ids: list[int], indicators: list[str], periods:
         related.append((Observation._meta.get_field(name), model, start, start + len(fields),
                         start + fields.index(model._meta.pk), {}))
         start += len(fields)
-    rows = qs.order_by("area_id", "indicator__slug", "period__start").values_list(*columns)
+    # Periods with one start by end, then id, so that the order never depends on the plan (and is
+    # the order indicators/graphql_sql.py writes).
+    rows = qs.order_by("area_id", "indicator__slug", "period__start", "period__end", "period_id").values_list(*columns)
     db = rows.db
     out: dict[int, list] = {}
     for row in rows:

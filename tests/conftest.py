@@ -22,4 +22,52 @@ def api(db) -> APIClient:
     return APIClient()
 
 
+@pytest.fixture
+def fresh_counters():
+    """Quota counters (this test run's keys in Redis), remembered API keys and the per-process data
+    version start afresh, and are cleared after."""
+    from django.core.cache import cache
+
+    from levelup_api.core import caching, counters, quotas
+
+    def clear():
+        counters.counter().clear()
+        cache.clear()
+        quotas.api_key_forget()
+
+    clear()
+    caching._cache.update(at=float("-inf"), version=0.0)
+    yield
+    clear()
+
+
+@pytest.fixture
+def listening():
+    """This process's listener for pushed changes (levelup_api.core.notify), connected to the test
+    database and stopped after the test: the data version and API keys as a server keeps them. What
+    a test writes inside its own transaction is never announced; committed writes are."""
+    from levelup_api.core import notify
+    from tests.builders import levelup
+
+    with levelup(DATA_VERSION_LISTEN=True):
+        listener = notify.listener()
+        assert listener.connected.wait(15), "the listener did not connect to the test database"
+        yield listener
+        notify.listener_stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_keys_removed_at_the_end():
+    """Quota counters go to the real Redis under this run's own prefix (levelup_api.settings.test):
+    delete them when the session ends, and stop a listener a test may have left running."""
+    yield
+    from levelup_api.core import counters, notify
+
+    notify.listener_stop()
+    try:
+        counters.counter().clear()
+    except Exception:  # noqa: BLE001 - a Redis gone by now leaves keys that expire within the window
+        pass
+
+
 from tests.live_server import live_api  # noqa: E402,F401  (session fixture: a real gunicorn on the test database)

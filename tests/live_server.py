@@ -5,6 +5,7 @@ tests/core/test_quotas_and_caching.py tests the quotas themselves."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import socket
@@ -35,18 +36,24 @@ def _answers(port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def live_api(django_db_setup, django_db_blocker) -> str:
-    """The base URL of a gunicorn (2 workers x 4 threads, as the README serves it) on the test database."""
+def database_url() -> str:
+    """DATABASE_URL of the test database (for a server started by a test)."""
     from django.db import connection
 
     settings = connection.settings_dict
-    url = f"postgis://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    return (f"postgis://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+            f"/{settings['NAME']}")
+
+
+@contextlib.contextmanager
+def gunicorn(**env: str):
+    """A gunicorn (2 workers x 4 threads, as the README serves it) on the test database with the
+    base settings and `env` on top; yields its base URL and stops it after."""
     port = _free_port()
     command = [str(Path(sys.executable).parent / "gunicorn"), "levelup_api.wsgi", "-b", f"127.0.0.1:{port}",
                "--workers", "2", "--threads", "4", "--worker-class", "gthread", "--limit-request-line", "8190"]
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "levelup_api.settings.base",
-           "LEVELUP_QUOTAS": "off", "LOG_REQUESTS": "off", "DEBUG": "0"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "levelup_api.settings.base",
+           "LEVELUP_QUOTAS": "off", "LOG_REQUESTS": "off", "DEBUG": "0", **env}
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
@@ -64,3 +71,10 @@ def live_api(django_db_setup, django_db_blocker) -> str:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+@pytest.fixture(scope="session")
+def live_api(django_db_setup, django_db_blocker) -> str:
+    """The base URL of a gunicorn on the test database, for the whole session (quotas off)."""
+    with gunicorn() as url:
+        yield url

@@ -1,9 +1,14 @@
-"""REST views for geographies: parse and validate parameters, call selectors, serialize."""
+"""REST views for geographies: parse and validate parameters, call selectors, render. The hot
+representations (an area, lists of areas, ancestors) are built as dicts from the selectors' rows
+and rendered by orjson; the serializers describe them for OpenAPI (and must keep saying the same)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import orjson
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
@@ -13,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
-from levelup_api.core.pagination import PageNumberPagination
+from levelup_api.core.pagination import CountedRows, PageNumberPagination
 from levelup_api.core.renderers import CSVRenderer, GeoJSONRenderer, ORJSONRenderer, csv_stream
 from levelup_api.core.rest import ParamsMixin
 
@@ -27,7 +32,7 @@ from ..filters import (
     PointLookupParams,
     VintageFilterSet,
 )
-from ..models import Area, CustomArea, Vintage
+from ..models import Area, ChangeType, CustomArea, Vintage
 from . import serializers as s
 
 ERRORS = {
@@ -42,8 +47,7 @@ CODE_PARAM = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH,
 def get_area(code: str, relations: set[str] | None = None) -> Area:
     area = selectors.area_get(code=code, relations=relations)
     if area is None:
-        hint = "" if len(code.strip()) == 9 else " (GSS codes have nine characters, e.g. E08000003)"
-        raise NotFound(f"No area with code {code!r}{hint}.", code=code)
+        raise not_found_area(code)
     return area
 
 
@@ -64,6 +68,52 @@ def vintages_one_per_type(codes: list[str], parameter: str = "vintage") -> list[
     return list(found.values())
 
 
+def area_status(active_to: date | None) -> str:
+    return "terminated" if active_to and active_to < date.today() else "live"
+
+
+def area_list_items(rows) -> list[dict]:
+    """s.AreaListSerializer's document from selectors.area_list_rows' tuples."""
+    today = date.today()
+    return [{"code": code, "name": name, "name_cy": name_cy, "type": type_code, "entity": entity,
+             "status": "terminated" if active_to and active_to < today else "live",
+             "active_from": active_from, "active_to": active_to, "vintages": vintages}
+            for code, name, name_cy, type_code, entity, active_from, active_to, vintages in rows]
+
+
+_CHANGE_LABELS = {c.value: c.label for c in ChangeType}
+
+
+def area_detail_body(area: selectors.AreaDetail, request) -> dict:
+    """s.AreaDetailSerializer's document from selectors.area_detail."""
+    status = area_status(area.active_to)
+    for change in (*area.predecessors, *area.successors):
+        change["change_type"] = _CHANGE_LABELS[change["change_type"]]
+    message = None
+    if status == "terminated":
+        successors = [c["code"] for c in area.successors]
+        tail = f"; its successor(s): {', '.join(successors)}" if successors else "; no successor is recorded"
+        message = f"This code ended on {area.active_to.isoformat()}{tail}."
+
+    def url(name):
+        return request.build_absolute_uri(reverse(name, kwargs={"code": area.code}))
+
+    return {
+        "code": area.code, "name": area.name, "name_cy": area.name_cy, "type": area.type, "entity": area.entity,
+        "status": status, "active_from": area.active_from, "active_to": area.active_to, "vintages": area.vintages,
+        "type_name": area.type_name, "message": message, "parents": area.parents,
+        "predecessors": area.predecessors, "successors": area.successors,
+        "boundary_vintages": area.boundary_vintages,
+        "links": {"self": url("area-detail"), "children": url("area-children"), "ancestors": url("area-ancestors"),
+                  "boundary": url("area-boundary") if area.boundary_vintages else None},
+    }
+
+
+def not_found_area(code: str) -> NotFound:
+    hint = "" if len(code.strip()) == 9 else " (GSS codes have nine characters, e.g. E08000003)"
+    return NotFound(f"No area with code {code!r}{hint}.", code=code)
+
+
 # -- views -------------------------------------------------------------------------------------
 @extend_schema(tags=["geographies"], summary="List area types",
                description="Every area type with its GSS entity codes, size order and vintages.")
@@ -73,6 +123,15 @@ class AreaTypeListView(ParamsMixin, generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.area_type_list()
+
+    def list(self, request, *args, **kwargs):
+        types, vintages = selectors.area_type_rows()
+        brief = ("code", "name", "effective_from", "effective_to", "area_count", "boundary_count")
+        return Response([
+            {"code": code, "name": name, "description": description, "entity_codes": entity_codes,
+             "code_pattern": code_pattern, "level": level,
+             "vintages": [dict(zip(brief, v, strict=True)) for v in vintages.get(type_id, ())]}
+            for type_id, code, name, description, entity_codes, code_pattern, level in types])
 
 
 @extend_schema(tags=["geographies"], summary="List vintages (boundary versions)",
@@ -85,6 +144,10 @@ class VintageListView(ParamsMixin, generics.ListAPIView):
 
     def get_queryset(self):
         return self.params.filter_queryset(selectors.vintage_list())
+
+    def list(self, request, *args, **kwargs):
+        columns = selectors.VINTAGE_ROW_COLUMNS
+        return Response([dict(zip(columns, row, strict=True)) for row in selectors.vintage_rows(self.get_queryset())])
 
 
 @extend_schema(
@@ -104,16 +167,18 @@ class AreaListView(ParamsMixin, generics.ListAPIView):
     renderer_classes = [ORJSONRenderer, CSVRenderer]
 
     def get_queryset(self):
-        return selectors.area_list_prefetched(self.params.filter_queryset(selectors.area_base()))
+        return self.params.filter_queryset(selectors.area_base())
 
     @extend_schema(operation_id="v1_areas_list")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):
+        areas = self.get_queryset()
         if request.accepted_renderer.format != "csv":
-            return super().list(request, *args, **kwargs)
-        areas = self.params.filter_queryset(selectors.area_base())
+            # The count, then the page with each area's vintages: two statements, no model instances.
+            page = self.paginate_queryset(CountedRows(areas, selectors.area_list_rows(areas)))
+            return self.get_paginated_response(area_list_items(page))
         rows = selectors.area_csv_rows(areas)
         response = StreamingHttpResponse(csv_stream(selectors.AREA_CSV_COLUMNS, rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="areas.csv"'
@@ -131,7 +196,10 @@ class AreaListView(ParamsMixin, generics.ListAPIView):
 )
 class AreaDetailView(ParamsMixin, APIView):
     def get(self, request, code: str):
-        return Response(s.AreaDetailSerializer(get_area(code), context={"request": request}).data)
+        area = selectors.area_detail(code=code)
+        if area is None:
+            raise not_found_area(code)
+        return Response(area_detail_body(area, request))
 
 
 @extend_schema(
@@ -153,8 +221,9 @@ class AreaChildrenView(ParamsMixin, APIView):
         area_type, vintage = self.cleaned["type"], self.cleaned["vintage"]
         children = selectors.area_children(area=area, area_type=area_type, vintage=vintage)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.area_list_prefetched(children.areas), request, view=self)
-        body = paginator.get_paginated_response(s.AreaListSerializer(page, many=True).data).data
+        page = paginator.paginate_queryset(CountedRows(children.areas, selectors.area_list_rows(children.areas)),
+                                           request, view=self)
+        body = paginator.get_paginated_response(area_list_items(page)).data
         return Response({
             "parent": area.code,
             "vintage": children.vintage.code if children.vintage else None,
@@ -181,7 +250,9 @@ class AreaAncestorsView(ParamsMixin, APIView):
         return Response({
             "code": area.code,
             "vintage": vintage.code if vintage else None,
-            "ancestors": s.AncestorSerializer(rows, many=True).data,
+            "ancestors": [{"code": code, "name": name, "type": type_code, "vintage": vintage_code, "depth": depth,
+                           "fit": fit}
+                          for code, name, type_code, vintage_code, depth, fit in selectors.area_ancestor_rows(rows)],
         })
 
 

@@ -46,6 +46,12 @@ class IndicatorListView(ParamsMixin, generics.ListAPIView):
     def get_queryset(self):
         return self.params.filter_queryset(selectors.indicator_list())
 
+    def list(self, request, *args, **kwargs):
+        # Rows, not a ModelSerializer per indicator (the serializer describes them in OpenAPI).
+        columns = selectors.INDICATOR_ROW_COLUMNS
+        rows = selectors.indicator_list_rows(self.params.filter_queryset(selectors.indicator_base()))
+        return Response([dict(zip(columns, row, strict=True)) for row in rows])
+
 
 @extend_schema(tags=["indicators"], summary="One indicator with its releases and availability",
                parameters=[OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Indicator slug.")],
@@ -68,7 +74,9 @@ class PeriodListView(ParamsMixin, APIView):
     params_class = PeriodListParams
 
     def get(self, request):
-        return Response(s.PeriodSerializer(selectors.period_list(indicator=self.cleaned["indicator"]), many=True).data)
+        columns = selectors.PERIOD_ROW_COLUMNS
+        rows = selectors.period_rows(selectors.period_list(indicator=self.cleaned["indicator"]))
+        return Response([dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def _encode_cursor(key: tuple[int, int, int]) -> str:

@@ -36,8 +36,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
     fields = ("name", "tier", "active", "prefix", "created_at")
 
     def save_model(self, request, obj, form, change):
+        from .quotas import api_key_forget
+
         if change:
-            return super().save_model(request, obj, form, change)
+            # Every process forgets it (a trigger notifies them); this one at once.
+            super().save_model(request, obj, form, change)
+            api_key_forget(obj.prefix)
+            return None
         from django.contrib import messages
 
         from .quotas import api_key_make
@@ -45,3 +50,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
         key, secret = api_key_make(name=obj.name, tier=obj.tier)
         obj.pk, obj.prefix, obj.key_hash, obj.created_at = key.pk, key.prefix, key.key_hash, key.created_at
         messages.warning(request, f"The key, shown this once: {secret}")
+
+    def delete_model(self, request, obj):
+        from .quotas import api_key_forget
+
+        super().delete_model(request, obj)
+        api_key_forget(obj.prefix)
+
+    def delete_queryset(self, request, queryset):
+        from .quotas import api_key_forget
+
+        prefixes = list(queryset.values_list("prefix", flat=True))
+        super().delete_queryset(request, queryset)
+        for prefix in prefixes:
+            api_key_forget(prefix)

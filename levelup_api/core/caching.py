@@ -2,7 +2,12 @@
 data version (the newest successful load or curator edit; for a custom area's resources, that
 area's own stamp as well). A request whose If-None-Match holds the current tag gets a 304 before any
 view or quota runs; every other precondition is evaluated as RFC 9110 says, once the view has
-shown that the resource exists."""
+shown that the resource exists.
+
+The data version is pushed, not polled: every table it is computed from has a statement trigger
+that sends NOTIFY levelup_data_version at commit (migration core 0003), and each process's listener
+(levelup_api.core.notify) re-reads it then, so a request costs no statement for it. While the
+listener is not connected, a request re-reads it at most every DATA_VERSION_SECONDS, as before."""
 
 from __future__ import annotations
 
@@ -20,12 +25,19 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date, parse_etags
 from rest_framework.response import Response
 
+from . import notify
 from .errors import error_response
 from .renderers import ORJSONRenderer
 
 # Everything that changes what the API answers: loads, and edits curators make in the admin
-# (each of these tables has an index on its date). Custom areas are not here: a user creating one
+# (each of these tables has an index on its date, and a trigger that notifies the listeners:
+# migration core 0003 names the same tables). Custom areas are not here: a user creating one
 # changes nothing anyone else reads, so it must not invalidate every cache (see _custom_area_stamp).
+VERSION_TABLES = ["core_ingestrun", "indicators_historicalindicator", "indicators_historicalrelease",
+                  "indicators_historicaldataset", "geographies_historicalarea", "geographies_historicalareachange",
+                  "geographies_historicalarealink", "missions_historicalmission", "missions_historicalmetric",
+                  "missions_historicaltarget"]
+CHANNEL = "levelup_data_version"
 _VERSION_SQL = """
     SELECT extract(epoch FROM greatest(
         (SELECT max(finished_at) FROM core_ingestrun WHERE state = 'succeeded' AND NOT dry_run),
@@ -40,18 +52,40 @@ _VERSION_SQL = """
         (SELECT max(history_date) FROM missions_historicaltarget),
         'epoch'::timestamptz))::float8
 """
-_cache: dict[str, float] = {"at": 0.0, "version": 0.0}
+_cache: dict[str, float] = {"at": float("-inf"), "version": 0.0}  # "at": when read (monotonic)
+
+
+def _version_read(cursor) -> float:
+    cursor.execute(_VERSION_SQL)
+    _cache["version"], _cache["at"] = cursor.fetchone()[0], time.monotonic()
+    return _cache["version"]
+
+
+def _version_pushed(payload: str | None, conn) -> None:
+    """The listener's handler: a notification (or a new connection) means read the version again."""
+    with conn.cursor() as cursor:
+        _version_read(cursor)
+
+
+notify.subscribe(CHANNEL, _version_pushed)
 
 
 def data_version() -> float:
-    """Seconds since the epoch of the newest change, re-read at most every few seconds per process."""
-    now = time.monotonic()
-    if now - _cache["at"] >= settings.LEVELUP["DATA_VERSION_SECONDS"]:
+    """Seconds since the epoch of the newest change: as pushed to this process, or, while nothing is
+    pushed, re-read at most every DATA_VERSION_SECONDS."""
+    if notify.listening():
+        return _cache["version"]
+    if time.monotonic() - _cache["at"] >= settings.LEVELUP["DATA_VERSION_SECONDS"]:
         with connection.cursor() as cursor:
-            cursor.execute(_VERSION_SQL)
-            _cache["version"] = cursor.fetchone()[0]
-        _cache["at"] = now
+            _version_read(cursor)
     return _cache["version"]
+
+
+def data_version_refresh() -> float:
+    """Re-read the data version now, on this request's connection (so inside a transaction it sees
+    that transaction's own writes, which no notification announces before the commit)."""
+    with connection.cursor() as cursor:
+        return _version_read(cursor)
 
 
 def data_version_iso() -> str:

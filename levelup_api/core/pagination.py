@@ -25,3 +25,23 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_page_number(self, request, paginator):
         return getattr(self, "_declared", {}).get("page") or 1
+
+
+class CountedRows:
+    """What Django's Paginator pages when the rows shown are tuples from a query with joins that
+    counting does not need: `count()` counts `base` (the filtered queryset: no joins for the shown
+    columns), slicing reads `rows` (the same filter, as tuples). Both must hold the same rows."""
+
+    ordered = True
+
+    def __init__(self, base, rows) -> None:
+        self.base, self.rows = base, rows
+
+    def count(self) -> int:
+        return self.base.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item):
+        return self.rows[item]

@@ -1,5 +1,8 @@
 """Read quotas: anonymous clients by IP, API-key holders by their key's tier, with the standard
-quota headers on every answer and `Retry-After` on a 429 (DRF's throttling does the counting).
+quota headers on every answer and `Retry-After` on a 429. The counting is levelup_api.core.counters
+(Redis, one round trip per request); a key verified once is remembered in the process for
+LEVELUP["API_KEY_CACHE_SECONDS"], and forgotten as soon as it is changed or deleted (a trigger
+notifies every process: levelup_api.core.notify), so a request costs no SQL statement for either.
 A key sets the quota and nothing else: who the user is (for writes) comes from a token or a
 session, so a client may send both."""
 
@@ -9,6 +12,8 @@ import hashlib
 import hmac
 import math
 import secrets
+import threading
+import time
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -16,9 +21,12 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from . import notify
+from .counters import Verdict, counter
 from .models import ApiKey
 
 HEADER = "HTTP_X_API_KEY"
+CHANNEL = "levelup_api_keys"
 
 
 def api_key_make(*, name: str, tier: str = ApiKey.Tier.STANDARD) -> tuple[ApiKey, str]:
@@ -27,7 +35,49 @@ def api_key_make(*, name: str, tier: str = ApiKey.Tier.STANDARD) -> tuple[ApiKey
     secret = f"{prefix}.{secrets.token_urlsafe(24)}"
     key = ApiKey.objects.create(name=name, tier=tier, prefix=prefix,
                                 key_hash=hashlib.sha256(secret.encode()).hexdigest())
+    api_key_forget(prefix)
     return key, secret
+
+
+# prefix -> (when it was read, the active key with that prefix or None). Unknown prefixes are
+# remembered too, so a client repeating a bad key costs no query either; bounded, since a client
+# can invent prefixes without end.
+_known: dict[str, tuple[float, ApiKey | None]] = {}
+_known_lock = threading.Lock()
+KNOWN_MAX = 10_000
+
+
+def api_key_forget(prefix: str | None = None) -> None:
+    """Drop a remembered key (all of them without a prefix): after it was changed or deleted."""
+    with _known_lock:
+        if prefix is None:
+            _known.clear()
+        else:
+            _known.pop(prefix, None)
+
+
+def _key_pushed(payload: str | None, conn) -> None:
+    """The listener's handler: a key changed (its prefix), or the listener (re)connected (None)."""
+    api_key_forget(payload)
+
+
+notify.subscribe(CHANNEL, _key_pushed)
+
+
+def _active_key(prefix: str) -> ApiKey | None:
+    ttl = settings.LEVELUP["API_KEY_CACHE_SECONDS"]
+    notify.listener()  # started here too, so that a deactivated key is forgotten at once
+    now = time.monotonic()
+    known = _known.get(prefix)
+    if known is not None and now - known[0] < ttl:
+        return known[1]
+    key = ApiKey.objects.filter(prefix=prefix, active=True).first()
+    if ttl > 0:
+        with _known_lock:
+            if len(_known) >= KNOWN_MAX:
+                _known.clear()
+            _known[prefix] = (now, key)
+    return key
 
 
 def api_key_from(request) -> ApiKey | None:
@@ -39,7 +89,10 @@ def api_key_from(request) -> ApiKey | None:
     raw = django_request.META.get(HEADER)
     key = None
     if raw:
-        key = ApiKey.objects.filter(prefix=raw.split(".", 1)[0], active=True).first()
+        prefix = raw.split(".", 1)[0]
+        # Keys are made with a short hex prefix: anything else cannot be one, and is not looked up.
+        if prefix.isascii() and prefix.isalnum() and len(prefix) <= 12:
+            key = _active_key(prefix)
         if key is None or not hmac.compare_digest(key.key_hash, hashlib.sha256(raw.encode()).hexdigest()):
             raise exceptions.AuthenticationFailed("unknown or inactive API key")
     django_request.levelup_api_key = key
@@ -61,9 +114,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class QuotaThrottle(SimpleRateThrottle):
-    """Per-IP for anonymous clients, per key for key holders; rates from LEVELUP["QUOTAS"]."""
+    """Per-IP for anonymous clients, per key for key holders; rates from LEVELUP["QUOTAS"], counted
+    by levelup_api.core.counters (DRF's parse_rate and get_ident, none of its cache)."""
 
     scope = "anon"
+    verdict: Verdict | None = None
 
     def get_rate(self):
         return settings.LEVELUP["QUOTAS"]["anon"]
@@ -74,12 +129,16 @@ class QuotaThrottle(SimpleRateThrottle):
             return True
         self.rate = settings.LEVELUP["QUOTAS"][key.tier if key else "anon"]
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        allowed = super().allow_request(request, view)
-        oldest = self.history[-1] if self.history else self.now
-        remaining = max(0, self.num_requests - len(self.history))
-        request._request.levelup_quota = (self.num_requests, remaining,
-                                          max(0, int(oldest + self.duration - self.now + 0.999)))
-        return allowed
+        self.verdict = counter().hit(self.get_cache_key(request, view), self.num_requests, self.duration)
+        request._request.levelup_quota = (self.num_requests, self.verdict.remaining,
+                                          max(0, int(self.verdict.reset + 0.999)))
+        return self.verdict.allowed
+
+    def wait(self):
+        """Seconds until a request would be counted again: when the oldest in the window leaves it."""
+        if self.verdict is None or self.verdict.allowed:
+            return None
+        return self.verdict.reset
 
     def get_cache_key(self, request, view):
         key = api_key_from(request)

@@ -76,12 +76,15 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
-# Quota counters are shared by every worker process, so they live in the database
-# (`python manage.py createcachetable` makes the table; `make run` does).
+# Shared state outside PostgreSQL lives in Redis: the quota counters (levelup_api/core/counters.py,
+# LEVELUP["REDIS_URL"]). REDIS_URL=locmem:// keeps it in each process instead (one process only).
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
-    # Shared by the processes: quota counters.
-    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "levelup_cache"},
-    # Per process: computed area profiles, keyed by the data version (missions.selectors.cached_profiles).
+    # Nothing uses Django's default cache today; it is at REDIS_URL like everything shared.
+    "default": ({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"} if REDIS_URL.startswith("locmem:")
+                else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                      "KEY_PREFIX": "levelup:cache"}),
+    # Per process: rendered profile documents (levelup_api.core.caching.rendered_once), by data version.
     "profiles": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "levelup-profiles",
                  "TIMEOUT": 3600, "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("LEVELUP_PROFILE_CACHE_ENTRIES", "1000"))}},
 }
@@ -156,11 +159,19 @@ LEVELUP = {
     "DEFAULT_PAGE_SIZE": int(os.environ.get("LEVELUP_DEFAULT_PAGE_SIZE", "1000")),
     # Tolerance passed to ST_Subdivide: vertices per piece of the point-lookup index.
     "SUBDIVIDE_MAX_VERTICES": 64,
-    # Read quotas (DRF rate strings): anonymous clients per IP, key holders per key tier.
+    # Read quotas (DRF rate strings): anonymous clients per IP, key holders per key tier, counted
+    # in Redis under REDIS_PREFIX (locmem://: per process); a verified key is remembered per
+    # process for API_KEY_CACHE_SECONDS (forgotten at once when changed: a trigger notifies).
     "QUOTAS_ENABLED": os.environ.get("LEVELUP_QUOTAS", "on") != "off",
-    # HTTP caching: ETags from the data version, re-read at most every DATA_VERSION_SECONDS.
+    "REDIS_URL": REDIS_URL,
+    "REDIS_PREFIX": os.environ.get("LEVELUP_REDIS_PREFIX", "levelup:"),
+    "API_KEY_CACHE_SECONDS": float(os.environ.get("LEVELUP_API_KEY_CACHE_SECONDS", "30")),
+    # HTTP caching: ETags from the data version, pushed by PostgreSQL to a listener thread per
+    # process (LISTEN/NOTIFY on the primary); while that is not connected (or with
+    # LEVELUP_DATA_VERSION_LISTEN=off), re-read at most every DATA_VERSION_SECONDS.
     "HTTP_CACHING": True,
-    "DATA_VERSION_SECONDS": 2.0,
+    "DATA_VERSION_LISTEN": os.environ.get("LEVELUP_DATA_VERSION_LISTEN", "on") != "off",
+    "DATA_VERSION_SECONDS": float(os.environ.get("LEVELUP_DATA_VERSION_SECONDS", "2")),
     # Computed profiles kept per process for the current data version (off: computed every time).
     "PROFILE_CACHE": os.environ.get("LEVELUP_PROFILE_CACHE", "on").lower() not in ("0", "off", "false", "no"),
     "CACHE_MAX_AGE": 300,
@@ -338,3 +349,8 @@ if os.environ.get("LEVELUP_METRICS_PORTS"):
     _low, _, _high = os.environ["LEVELUP_METRICS_PORTS"].partition("-")
     PROMETHEUS_METRICS_EXPORT_PORT_RANGE = range(int(_low), int(_high or _low) + 1)
     PROMETHEUS_METRICS_EXPORT_ADDRESS = os.environ.get("LEVELUP_METRICS_ADDRESS", "127.0.0.1")
+
+# -- GraphQL compiled to SQL (levelup_api/core/graphql_sql.py, docs/graphql.md) ---------------------
+# Queries made only of fields with declared SQL are answered by one statement; "off" sends every
+# query to graphql-core (a request can ask for that itself with `X-GraphQL-Path: resolved`).
+LEVELUP["GRAPHQL_COMPILED"] = os.environ.get("LEVELUP_GRAPHQL_COMPILED", "on").lower() not in ("0", "off", "false", "no")

@@ -1,10 +1,17 @@
-"""Quotas, HTTP caching, GraphQL limits and health checks, each switched on as in production."""
+"""Quotas, HTTP caching, GraphQL limits and health checks, each switched on as in production. The
+quota counters are the real Redis's, under this test run's own prefix."""
 
 import json
+import logging
+import socket
+import threading
+import time
 
 import pytest
 from django.conf import settings
 
+from levelup_api.core import counters, quotas
+from levelup_api.core.models import ApiKey
 from levelup_api.core.quotas import api_key_make
 from tests.builders import levelup
 
@@ -115,3 +122,128 @@ def test_prometheus_metrics(client, admin_user):
     body = client.get("/metrics").content.decode()
     assert "django_http_requests_total_by_view_transport_method_total" in body
     assert 'view="area-detail"' in body
+
+
+# -- the counters: Redis, per process, and Redis gone ----------------------------------------------
+REDIS_URL, PREFIX = settings.LEVELUP["REDIS_URL"], settings.LEVELUP["REDIS_PREFIX"]  # the test run's
+
+
+def redis_counter() -> counters.RedisCounter:
+    """Another process's view of the same counters: its own client and connection."""
+    return counters.RedisCounter(REDIS_URL, PREFIX)
+
+
+def test_counters_in_redis_are_shared_by_processes_and_counted_atomically():
+    first, second = redis_counter(), redis_counter()
+    verdicts = []
+
+    def client(counter):
+        verdicts.extend(counter.hit("quota:ip:192.0.2.7", 150, 60) for _ in range(25))
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in [first, second] * 4]  # 8 clients x 25
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(v.allowed for v in verdicts) == 150 and len(verdicts) == 200
+    assert sorted(v.remaining for v in verdicts if v.allowed) == list(range(150))
+    assert all(0 < v.reset <= 60 for v in verdicts)
+    key = PREFIX + "quota:ip:192.0.2.7"
+    assert first.client.zcard(key) == 150 and 0 < first.client.pttl(key) <= 60_000
+    refused = second.hit("quota:ip:192.0.2.7", 150, 60)
+    assert not refused.allowed and refused.remaining == 0
+    assert second.hit("quota:ip:192.0.2.8", 150, 60).remaining == 149  # another client, its own window
+
+
+@pytest.mark.parametrize("make", [redis_counter, counters.LocalCounter], ids=["redis", "per-process"])
+def test_a_window_slides_and_a_refused_request_is_not_counted(make):
+    counter = make()
+    assert [counter.hit("quota:ip:198.51.100.1", 2, 1.0).allowed for _ in range(4)] == [True, True, False, False]
+    time.sleep(1.05)  # the window is one second: both requests have left it
+    back = counter.hit("quota:ip:198.51.100.1", 2, 1.0)
+    assert back.allowed and back.remaining == 1
+
+
+def test_clearing_this_runs_counters_leaves_other_prefixes_alone():
+    mine = counters.counter()
+    other = counters.RedisCounter(REDIS_URL, PREFIX.rstrip(":") + "-x:")
+    try:
+        mine.hit("quota:ip:203.0.113.5", 5, 60)
+        other.hit("quota:ip:203.0.113.5", 5, 60)
+        mine.clear()
+        assert mine.hit("quota:ip:203.0.113.5", 5, 60).remaining == 4
+        assert other.hit("quota:ip:203.0.113.5", 5, 60).remaining == 3
+    finally:
+        other.clear()
+
+
+@levelup(QUOTAS_ENABLED=True, REDIS_URL="locmem://", QUOTAS={**settings.LEVELUP["QUOTAS"], "anon": "3/min"})
+def test_locmem_counts_in_the_process_with_the_same_headers(client):
+    assert isinstance(counters.counter(), counters.LocalCounter)
+    counters.counter().clear()
+    remaining = [client.get(AREA)["X-RateLimit-Remaining"] for _ in range(3)]
+    assert remaining == ["2", "1", "0"]
+    refused = client.get(AREA)
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    assert not list(redis_counter().client.scan_iter(match=PREFIX + "*"))  # nothing went to Redis
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_redis_gone_is_counted_in_the_process_with_one_warning_and_no_500(client, caplog):
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"  # a port nothing listens on
+    with levelup(QUOTAS_ENABLED=True, REDIS_URL=nowhere, QUOTAS={**settings.LEVELUP["QUOTAS"], "anon": "3/min"}), \
+            caplog.at_level(logging.WARNING, logger="levelup_api.core.counters"):
+        answers = [client.get(AREA) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert [a["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+        assert answers[0].json()["name"] == "Blackpool"
+    [warning] = [r for r in caplog.records if r.name == "levelup_api.core.counters"]
+    assert "does not answer" in warning.getMessage() and f"{nowhere.split('//')[1]}" in warning.getMessage()
+
+
+# -- API keys: verified once per process, forgotten when changed ------------------------------------
+@levelup(QUOTAS_ENABLED=True)
+def test_a_key_is_looked_up_once_and_forgotten_when_an_admin_deactivates_it(client, admin_client,
+                                                                           django_assert_num_queries):
+    key, secret = api_key_make(name="dashboard", tier="partner")
+    with django_assert_num_queries(2):  # the key, the area
+        assert client.get(AREA, HTTP_X_API_KEY=secret)["X-RateLimit-Limit"] == "6000"
+    with django_assert_num_queries(1):  # the area: the key is remembered
+        assert client.get(AREA, HTTP_X_API_KEY=secret)["X-RateLimit-Remaining"] == "5998"
+    with django_assert_num_queries(0):  # a wrong secret with a known prefix is refused from memory too
+        assert client.get(AREA, HTTP_X_API_KEY=key.prefix + ".wrong").status_code == 401
+    with django_assert_num_queries(1):  # an unknown prefix is looked up once ...
+        assert client.get(AREA, HTTP_X_API_KEY="0badcafe.x").status_code == 401
+    with django_assert_num_queries(0):  # ... and remembered as unknown
+        assert client.get(AREA, HTTP_X_API_KEY="0badcafe.y").status_code == 401
+    changed = admin_client.post(f"/admin/core/apikey/{key.pk}/change/", {"name": "dashboard", "tier": "partner"})
+    assert changed.status_code == 302 and not ApiKey.objects.get(pk=key.pk).active
+    refused = client.get(AREA, HTTP_X_API_KEY=secret)
+    assert refused.status_code == 401 and refused.json()["message"] == "unknown or inactive API key"
+
+
+@levelup(QUOTAS_ENABLED=True)
+@pytest.mark.parametrize("header", ["x" * 5000, "é.key", "abc\x00def.x", ".", "0123456789abcdef.x", "a-b.c"])
+def test_keys_that_cannot_exist_are_refused_without_a_query(client, django_assert_num_queries, header):
+    with django_assert_num_queries(0):
+        refused = client.get("/api/v1/", HTTP_X_API_KEY=header)
+    assert refused.status_code == 401 and refused.json()["error"] == "authentication_failed"
+
+
+@levelup(QUOTAS_ENABLED=True, HTTP_CACHING=True)
+def test_quota_key_and_data_version_cost_no_statement(client, listening, django_assert_num_queries):
+    """With everything switched on, a request runs the statements of its data and nothing more."""
+    _, secret = api_key_make(name="budget")
+    client.get(AREA, HTTP_X_API_KEY=secret)
+    with django_assert_num_queries(1):
+        on = client.get(AREA, HTTP_X_API_KEY=secret)
+    assert on["X-RateLimit-Remaining"] == "598" and on["ETag"].startswith('W/"')
+    assert quotas._known  # the key, remembered
+    with levelup(QUOTAS_ENABLED=False, HTTP_CACHING=False), django_assert_num_queries(1):
+        off = client.get(AREA)
+    assert off.content == on.content

@@ -1,9 +1,90 @@
 """REST geography endpoints against the real national load: the facts a user will check, the
-error paths, and fixed query counts."""
+error paths, fixed query counts, and the statement budget of the hot requests as a server runs
+them (quotas on, an API key, HTTP caching, the pushed data version)."""
 
 import pytest
+from django.conf import settings
+
+from levelup_api.core.quotas import api_key_make
+from tests.builders import levelup
 
 pytestmark = pytest.mark.django_db
+
+
+CUMBERLAND = {
+    "code": "E06000063", "name": "Cumberland", "name_cy": "", "type": "LAD", "entity": "E06", "status": "live",
+    "active_from": "2023-04-01", "active_to": None, "vintages": ["LAD23", "UTLA23", "LAD24", "LAD25"],
+    "type_name": "Local authority district (lower tier)", "message": None,
+    "parents": [
+        {"vintage": "LAD23", "parent_vintage": "UTLA23", "code": "E06000063", "name": "Cumberland", "type": "UTLA",
+         "fit": "exact"},
+        {"vintage": "LAD23", "parent_vintage": "RGN", "code": "E12000002", "name": "North West", "type": "RGN",
+         "fit": "exact"},
+        {"vintage": "LAD24", "parent_vintage": "RGN", "code": "E12000002", "name": "North West", "type": "RGN",
+         "fit": "exact"}],
+    "predecessors": [
+        {"code": code, "name": name, "change_type": "merged", "change_code": "M", "effective_date": "2023-04-01",
+         "weight": None}
+        for code, name in (("E07000026", "Allerdale"), ("E07000028", "Carlisle"), ("E07000029", "Copeland"))],
+    "successors": [],
+    "boundary_vintages": ["LAD23", "UTLA23", "LAD24"],
+    "links": {"self": "http://testserver/api/v1/areas/E06000063/",
+              "children": "http://testserver/api/v1/areas/E06000063/children/",
+              "ancestors": "http://testserver/api/v1/areas/E06000063/ancestors/",
+              "boundary": "http://testserver/api/v1/areas/E06000063/boundary/"},
+}
+
+
+def test_the_whole_document_of_an_area_key_by_key_in_order(api):
+    body = api.get("/api/v1/areas/E06000063/").json()
+    assert body == CUMBERLAND and list(body) == list(CUMBERLAND)
+    assert [list(p) for p in body["parents"]] == [["vintage", "parent_vintage", "code", "name", "type", "fit"]] * 3
+    ended = api.get("/api/v1/areas/E07000026/").json()
+    assert list(ended) == list(CUMBERLAND) and ended["links"]["boundary"].endswith("/E07000026/boundary/")
+    assert ended["message"] == "This code ended on 2023-03-31; its successor(s): E06000063."
+    assert ended["successors"] == [{"code": "E06000063", "name": "Cumberland", "change_type": "merged",
+                                    "change_code": "M", "effective_date": "2023-04-01", "weight": None}]
+    assert ended["vintages"] == ["LAD16", "LAD17", "LAD18", "LAD19", "LAD20", "LAD21", "LAD22"]
+    # Vintages that took effect the same day come smallest type first, whatever the query plan.
+    assert api.get("/api/v1/areas/E06000009/").json()["vintages"][6:11] == ["LAD21", "UTLA21", "LAD22", "LAD23",
+                                                                           "UTLA23"]
+
+
+def test_a_list_row_is_the_list_representation(api):
+    body = api.get("/api/v1/areas/", {"q": "Cumberland", "vintage": "LAD23"}).json()
+    assert body == {"count": 1, "next": None, "previous": None, "results": [{
+        "code": "E06000063", "name": "Cumberland", "name_cy": "", "type": "LAD", "entity": "E06", "status": "live",
+        "active_from": "2023-04-01", "active_to": None, "vintages": ["LAD23", "UTLA23", "LAD24", "LAD25"]}]}
+    welsh = api.get("/api/v1/areas/W05001253/").json()
+    assert welsh["name_cy"] == "Y Pîl, Cynffig a Chefn Cribwr" and welsh["type"] == "WD"
+    ended = api.get("/api/v1/areas/", {"q": "allerdale", "type": "LAD"}).json()["results"]
+    assert [(a["code"], a["status"], a["active_to"]) for a in ended] == [("E07000026", "terminated", "2023-03-31")]
+
+
+def test_the_documents_have_the_fields_openapi_describes_in_order(api):
+    """The views build these documents from rows; the serializers describe them in OpenAPI."""
+    from geographies.api import serializers as s
+
+    def fields(serializer) -> list[str]:
+        return list(serializer().fields)
+
+    detail = api.get("/api/v1/areas/E08000003/").json()
+    assert list(detail) == fields(s.AreaDetailSerializer)
+    assert [list(p) for p in detail["parents"]] == [fields(s.ParentSerializer)] * len(detail["parents"])
+    assert list(detail["links"]) == fields(s.AreaLinksSerializer)
+    changes = api.get("/api/v1/areas/E07000026/").json()["successors"]
+    assert [list(c) for c in changes] == [fields(s.SuccessorSerializer)]
+    listed = api.get("/api/v1/areas/", {"type": "RGN"}).json()
+    assert [list(a) for a in listed["results"]] == [fields(s.AreaListSerializer)] * 9
+    children = api.get("/api/v1/areas/E12000002/children/", {"vintage": "LAD23", "page_size": 3}).json()
+    assert list(children) == fields(s.ChildrenResponseSerializer) and len(children["results"]) == 3
+    ancestors = api.get("/api/v1/areas/E08000003/ancestors/").json()
+    assert list(ancestors) == fields(s.AncestorsResponseSerializer)
+    assert {tuple(a) for a in ancestors["ancestors"]} == {tuple(fields(s.AncestorSerializer))}
+    [vintage] = [v for v in api.get("/api/v1/vintages/").json() if v["code"] == "LAD23"]
+    assert list(vintage) == fields(s.VintageSerializer)
+    [lad] = [t for t in api.get("/api/v1/area-types/").json() if t["code"] == "LAD"]
+    assert list(lad) == fields(s.AreaTypeSerializer) and list(lad["vintages"][0]) == fields(s.VintageBriefSerializer)
 
 
 def test_cumberland_names_its_three_predecessors(api):
@@ -32,7 +113,7 @@ def test_an_ended_code_still_resolves_and_names_its_successor(api):
 
 
 def test_lad23_lists_all_361_districts(api, django_assert_num_queries):
-    with django_assert_num_queries(4):  # the vintage (its type with it), count, page, memberships prefetch
+    with django_assert_num_queries(3):  # the vintage (its type with it), count, the page with its vintages
         body = api.get("/api/v1/areas/", {"type": "LAD", "vintage": "LAD23"}).json()
     assert body["count"] == 361
     codes = {a["code"] for a in body["results"]}
@@ -41,9 +122,9 @@ def test_lad23_lists_all_361_districts(api, django_assert_num_queries):
 
 
 def test_area_list_query_count_does_not_grow_with_page_size(api, django_assert_num_queries):
-    with django_assert_num_queries(4):  # vintage lookup, count, page, memberships prefetch
+    with django_assert_num_queries(3):  # vintage lookup, count, the page with its vintages
         small = api.get("/api/v1/areas/", {"vintage": "LSOA21", "page_size": 5}).json()
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         big = api.get("/api/v1/areas/", {"vintage": "LSOA21", "page_size": 2000}).json()
     assert small["count"] == big["count"] == 35672
     assert len(big["results"]) == 2000
@@ -65,7 +146,7 @@ def test_active_on_and_search(api):
 
 
 def test_manchester_has_295_lsoa21_children(api, django_assert_num_queries):
-    with django_assert_num_queries(5):  # area, the vintage (its type with it), count, page, memberships
+    with django_assert_num_queries(4):  # area, the vintage (its type with it), count, the page with its vintages
         body = api.get("/api/v1/areas/E08000003/children/", {"type": "LSOA", "vintage": "LSOA21"}).json()
     assert body["count"] == 295 and body["vintage"] == "LSOA21"
     codes = {a["code"] for a in body["results"]}
@@ -79,7 +160,9 @@ def test_children_default_to_newest_vintage_of_a_type(api):
 
 def test_ancestors_of_an_lsoa(api):
     body = api.get("/api/v1/areas/E01005061/ancestors/").json()
-    assert body["vintage"] == "LSOA21"
+    assert body["vintage"] == "LSOA21" and list(body) == ["code", "vintage", "ancestors"]
+    assert body["ancestors"][0] == {"code": "E02001062", "name": "Manchester 018", "type": "MSOA", "vintage": "MSOA21",
+                                    "depth": 1, "fit": "exact"}
     got = {(a["type"], a["code"]) for a in body["ancestors"]}
     assert {("MSOA", "E02001062"), ("LAD", "E08000003"), ("RGN", "E12000002"), ("CTRY", "E92000001"),
             ("UK", "K02000001")} <= got
@@ -194,9 +277,39 @@ def test_area_types_and_vintages(api, django_assert_num_queries):
 
 
 def test_detail_query_count_is_fixed(api, django_assert_num_queries):
-    for code in ("E01005061", "E08000003", "E07000026"):
-        with django_assert_num_queries(6):
-            assert api.get(f"/api/v1/areas/{code}/").status_code == 200
+    for code in ("E01005061", "E08000003", "E07000026", "e99999999"):
+        with django_assert_num_queries(1):  # the area with every relation, built in PostgreSQL
+            assert api.get(f"/api/v1/areas/{code}/").status_code == (404 if code == "e99999999" else 200)
+
+
+# -- the statement budget: at most 3 per request, everything counted ------------------------------
+HOT = [
+    ("/api/v1/areas/E06000009/", {}, 1),  # the area with its relations
+    ("/api/v1/areas/", {"type": "LAD", "vintage": "LAD23"}, 3),  # the vintage, the count, the page
+    ("/api/v1/indicators/", {}, 1),  # the catalogue with datasets and publishers
+    ("/api/v1/vintages/", {"type": "LAD"}, 2),  # the type, the vintages
+    ("/api/v1/lookup/point/", {"lon": "-2.20779", "lat": "53.47031"}, 1),  # the prepared lookup
+]
+
+
+@pytest.mark.usefixtures("fresh_counters")
+@levelup(QUOTAS_ENABLED=True, HTTP_CACHING=True)
+@pytest.mark.parametrize(("url", "params", "statements"), HOT)
+def test_hot_requests_take_at_most_3_statements_with_quota_key_and_data_version(
+        api, listening, django_assert_num_queries, url, params, statements):
+    """As a server answers them: the quota counted in Redis, the API key verified (remembered in the
+    process after its first use), the data version pushed and the ETag made from it: none of those
+    costs a statement, so what remains is the data itself."""
+    _, key = api_key_make(name="budget")
+    assert api.get(url, params, HTTP_X_API_KEY=key).status_code == 200  # the key is looked up once
+    for n in range(3):
+        with django_assert_num_queries(statements):
+            answer = api.get(url, params, HTTP_X_API_KEY=key)
+        assert answer.status_code == 200 and answer["ETag"].startswith('W/"')
+        assert (answer["X-RateLimit-Limit"], answer["X-RateLimit-Remaining"]) == ("600", str(598 - n))
+    assert statements <= 3
+    limit = settings.LEVELUP["QUOTAS"]["standard"]
+    assert limit == "600/min"
 
 
 def test_area_list_as_csv_is_complete_and_unpaginated(api):

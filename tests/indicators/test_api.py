@@ -57,14 +57,23 @@ def test_parent_filter_gives_manchester_lsoas(api):
     assert len(body["results"]) == 295
 
 
-def test_indicator_list_and_detail(api, django_assert_max_num_queries):
-    with django_assert_max_num_queries(4):
+def test_indicator_list_and_detail(api, django_assert_num_queries):
+    with django_assert_num_queries(1):  # indicators, their datasets and publishers' names: one statement
         indicators = api.get("/api/v1/indicators/").json()
+    from indicators.api.serializers import IndicatorSerializer
     from indicators.models import Indicator
 
     assert len(indicators) == Indicator.objects.count() >= 90
     for ind in indicators:
         assert ind["unit"] is not None and ind["polarity"] and ind["source"] and ind["licence"]
+        assert list(ind) == list(IndicatorSerializer().fields)  # the document OpenAPI describes
+    pay = next(i for i in indicators if i["slug"] == "gross-median-weekly-pay")
+    assert (pay["dataset"], pay["source"], pay["decimal_places"], pay["experimental"]) == (
+        "gross-median-weekly-pay", ["Office for National Statistics", "Northern Ireland Statistics and Research Agency"],
+        0, False)  # two publishers, in the order they were linked
+    with django_assert_num_queries(2):  # the area type, the indicators with values for it
+        for_lsoas = api.get("/api/v1/indicators/", {"type": "LSOA", "topic": "deprivation"}).json()
+    assert for_lsoas and all("deprivation" in i["topics"] for i in for_lsoas)
     detail = api.get("/api/v1/indicators/iod2025-imd-score/").json()
     assert detail["releases"][0]["label"] == "IoD2025"
     lsoa = next(a for a in detail["availability"] if a["area_type"] == "LSOA")
@@ -72,8 +81,9 @@ def test_indicator_list_and_detail(api, django_assert_max_num_queries):
     assert api.get("/api/v1/indicators/no-such-thing/").status_code == 404
 
 
-def test_periods_for_an_indicator(api):
-    periods = api.get("/api/v1/periods/", {"indicator": "population-census-2021"}).json()
+def test_periods_for_an_indicator(api, django_assert_num_queries):
+    with django_assert_num_queries(2):  # the indicator, its periods
+        periods = api.get("/api/v1/periods/", {"indicator": "population-census-2021"}).json()
     assert periods == [{"iso": "2021-03-21", "label": "2021-03-21", "type": "point_in_time", "start": "2021-03-21",
                         "end": "2021-03-21", "duration": ""}]
 
