@@ -9,11 +9,16 @@ and reuse the measure, so measuring is linear in the document's size: a 1 KB doc
 fragment 30 times asks for 2^30 fields and is refused in about a millisecond. They run before
 graphql-core's specified rules and stop validation at once when a document is over them, because
 OverlappingFieldsCanBeMergedRule takes time quadratic in the fields merged at one path and in the
-fragments that meet in one selection set (1,000 copies of one field, 20 KB, take 0.8 s)."""
+fragments that meet in one selection set (1,000 copies of one field, 20 KB, take 0.8 s).
+
+The view (LimitedGraphQLView) then answers a document made only of fields with declared SQL with
+one statement (levelup_api/core/graphql_sql.py, docs/graphql.md), and anything else with graphql-core,
+under the same quota, replica choice, transaction and timeout; X-GraphQL-Path says which."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from dataclasses import dataclass
 
@@ -45,6 +50,7 @@ from graphql.validation.validate import ValidationAbortedError
 from psycopg.errors import QueryCanceled
 
 from levelup_api.core import replicas
+from levelup_api.core.graphql_sql import LRU, STALE, SQLCompiler, compiler_for, document_key, handed_over
 from levelup_api.core.quotas import quota_refusal
 
 logger = logging.getLogger(__name__)
@@ -328,6 +334,60 @@ def document_parse(query: object) -> DocumentNode:
         raise
 
 
+# Parsed and validated documents, by document (its SHA-256) and the limits it was checked against:
+# a client sending the same query again skips the parser and the specified rules. Documents up to
+# 8 KB only, so that the cache stays small whatever is sent.
+_DOCUMENTS = LRU(256)
+_CACHED_DOCUMENT_BYTES = 8192
+
+
+def _limits() -> tuple:
+    levelup = settings.LEVELUP
+    return (graphene_settings.MAX_VALIDATION_ERRORS,
+            *((k, repr(v)) for k, v in sorted(levelup.items()) if k.startswith("GRAPHQL_") and k != "GRAPHQL_COMPILED"))
+
+
+def checked_document(query: object, schema, rules) -> tuple[bytes | None, DocumentNode | None, list[GraphQLError]]:
+    """(document key, document, errors): parsed within the limits (document_parse) and validated
+    (the limits, then the specified rules); errors from the parser leave no document."""
+    key = cache_key = None
+    if isinstance(query, str) and len(query) <= settings.LEVELUP["GRAPHQL_MAX_QUERY_BYTES"]:
+        key = document_key(query)  # (characters: at most as many as bytes) what the compiled path's plans are kept by
+        if len(query) <= _CACHED_DOCUMENT_BYTES:
+            cache_key = (key, _limits())
+            found = _DOCUMENTS.get(cache_key)
+            if found is not None:
+                return key, *found
+    try:
+        document = document_parse(query)
+    except GraphQLError as error:
+        found = (None, [error])
+    else:
+        errors = validate(schema, document, rules, graphene_settings.MAX_VALIDATION_ERRORS)
+        for error in errors:
+            error.extensions = error.extensions or {"code": "GRAPHQL_VALIDATION_FAILED"}
+        found = (document, errors)
+    if cache_key is not None:
+        _DOCUMENTS.put(cache_key, found)
+    return key, *found
+
+
+class RawData:
+    """The `data` object as JSON text, written by PostgreSQL (the compiled path)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
+class _HandOver(Exception):
+    """The compiled statement stopped: graphql-core answers, in a fresh transaction."""
+
+
+# The response header saying which path answered; a request may send it as "resolved" to have
+# graphql-core answer (how tests/clients.py compares the two paths on every document).
+PATH_HEADER = "X-GraphQL-Path"
+
+
 class LimitedGraphQLView(GraphQLView):
     # The limits first: a document over them is refused before the specified rules walk it.
     validation_rules = (QueryLimitsRule, *specified_rules)
@@ -357,40 +417,67 @@ class LimitedGraphQLView(GraphQLView):
         # cannot fail the request before the query's own fallback to the primary.
         with replicas.reading_from("default"):
             refused = quota_refusal(request)
-        return refused or super().dispatch(request, *args, **kwargs)
+        if refused:
+            return refused
+        response = super().dispatch(request, *args, **kwargs)
+        path = getattr(request, "levelup_graphql_path", None)
+        if path is not None:
+            response[PATH_HEADER] = path
+        return response
+
+    def json_encode(self, request, d, pretty=False):
+        data = d.get("data")
+        if isinstance(data, RawData):
+            if not (self.pretty or pretty) and not request.GET.get("pretty"):
+                return b'{"data":' + data.body + b"}"
+            d = {**d, "data": json.loads(data.body)}  # graphene-django's pretty form: sorted, indented
+        return super().json_encode(request, d, pretty)
+
+    def compiler(self, request) -> SQLCompiler | None:
+        """The compiled path, unless it is switched off (LEVELUP["GRAPHQL_COMPILED"]) or the request
+        asks for graphql-core (X-GraphQL-Path: resolved)."""
+        if not settings.LEVELUP.get("GRAPHQL_COMPILED", True):
+            return None
+        if request.headers.get(PATH_HEADER, "").strip().lower() == "resolved":
+            return None
+        if self.get_middleware(request) or self.execution_context_class:  # they must see every field
+            return None
+        return compiler_for(self.schema)
 
     def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
         """graphene-django's steps, with the limits: the document's size is checked before it is
-        parsed, and it is parsed and validated once, before any database is touched. Then the whole
-        query reads from one database (a replica when one is healthy), in one transaction there, so
-        the statement timeout is SET LOCAL and ends with the request. If the replica fails under
+        parsed, and it is parsed and validated once (and kept, checked_document), before any
+        database is touched. Then the whole query reads from one database (a replica when one is
+        healthy), in one transaction there, so the statement timeout is SET LOCAL and ends with the
+        request; a query whose every field has declared SQL is answered there by one statement
+        (levelup_api/core/graphql_sql.py), anything else by graphql-core. If the replica fails under
         the query, the query is answered again from the primary."""
         if not query:
             if show_graphiql:
                 return None
             raise HttpError(HttpResponseBadRequest("Must provide query string."))
-        try:
-            document = document_parse(query)
-        except GraphQLError as error:
-            return ExecutionResult(errors=[error])
+        request.levelup_graphql_path = "resolved"
+        key, document, errors = checked_document(query, self.schema.graphql_schema, self.validation_rules)
+        if document is None:
+            return ExecutionResult(errors=errors)
         operation = get_operation_ast(document, operation_name)
         if request.method.lower() == "get" and operation is not None and operation.operation != OperationType.QUERY:
             if show_graphiql:
                 return None
             raise HttpError(HttpResponseNotAllowed(
                 ["POST"], f"Can only perform a {operation.operation.value} operation from a POST request."))
-        errors = validate(self.schema.graphql_schema, document, self.validation_rules,
-                          graphene_settings.MAX_VALIDATION_ERRORS)
         if errors:
-            for error in errors:
-                error.extensions = error.extensions or {"code": "GRAPHQL_VALIDATION_FAILED"}
             return ExecutionResult(errors=errors)
 
         read = operation is None or operation.operation == OperationType.QUERY
+        # GraphQL compiled to SQL (levelup_api/core/graphql_sql.py) when every field of the query has
+        # declared SQL; under the same replica choice, transaction and statement timeout as below.
+        compiler = self.compiler(request) if read and operation is not None and key is not None else None
+        compiled = (compiler, key, operation) if compiler is not None else None
         alias = replicas.read_alias() if read else "default"
         if alias != "default":
             try:
-                result = self._execute_on(alias, request, document, variables, operation_name)
+                result = self._execute_on(alias, request, document, variables, operation_name, compiled)
             except DatabaseError as exc:
                 if not replicas.lost_replica(exc):
                     raise
@@ -399,16 +486,60 @@ class LimitedGraphQLView(GraphQLView):
                                               for e in result.errors or ()):
                 return result
             replicas.mark_down(alias)
-        return self._execute_on("default", request, document, variables, operation_name)
+        return self._execute_on("default", request, document, variables, operation_name, compiled)
 
-    def _execute_on(self, alias, request, document, variables, operation_name) -> ExecutionResult:
+    def _execute_on(self, alias, request, document, variables, operation_name, compiled=None) -> ExecutionResult:
+        try:
+            return self._execute_in_transaction(alias, request, document, variables, operation_name, compiled)
+        except _HandOver:
+            # The compiled statement stopped (and its transaction rolled back): graphql-core answers.
+            return self._execute_in_transaction(alias, request, document, variables, operation_name, None)
+
+    def _compiled(self, compiled, operation_name, variables) -> bytes | None:
+        """The `data` object's JSON from the compiled statement, or None when graphql-core answers
+        instead (the document or its arguments are not compiled); _HandOver when the statement
+        stopped."""
+        compiler, key, operation = compiled
+        statement, stale = None, True
+        try:
+            statement = compiler.prepare(key, operation, operation_name, variables)
+            if statement is None:
+                return None
+            return compiler.execute(replicas.read_connection(), statement)
+        except DatabaseError as exc:
+            if replicas.lost_replica(exc):
+                raise  # the replica went away: answered again from the primary, as below
+            reason = handed_over(exc)
+            if reason is None:
+                logger.warning("compiled GraphQL statement failed; graphql-core answers", exc_info=exc)
+            else:  # what graphql-core must answer (its error): the bindings still hold, unless they changed
+                logger.debug("compiled GraphQL handed over: %s", reason)
+                stale = STALE in reason
+        except Exception:
+            # A bug here must not cost the client its answer: graphql-core gives it, and the log says why.
+            logger.exception("compiling a GraphQL query failed; graphql-core answers")
+        if statement is not None and stale:
+            compiler.forget(statement)
+        raise _HandOver
+
+    def _execute_in_transaction(self, alias, request, document, variables, operation_name, compiled):
+        # A compiled statement is prepared, and planning it costs about as much as running it: its
+        # generic plan is made once per connection and kept (set in the same statement as the
+        # timeout, so it costs no round trip).
+        generic = ", set_config('plan_cache_mode', 'force_generic_plan', true)" if compiled is not None else ""
         with contextlib.ExitStack() as stack:
             stack.enter_context(replicas.reading_from(alias))
             for using in dict.fromkeys((alias, "default")):  # raw SQL in resolvers runs on the primary
                 stack.enter_context(transaction.atomic(using=using))
                 with connections[using].cursor() as cursor:
-                    cursor.execute("SELECT set_config('statement_timeout', %s, true)",
+                    cursor.execute(f"SELECT set_config('statement_timeout', %s, true){generic}",
                                    [str(settings.LEVELUP["GRAPHQL_STATEMENT_TIMEOUT_MS"])])
+            if compiled is not None:
+                body = self._compiled(compiled, operation_name, variables)
+                if body is not None:
+                    request.levelup_graphql_path = "compiled"
+                    return ExecutionResult(data=RawData(body))
+            request.levelup_graphql_path = "resolved"
             options = {}
             if self.execution_context_class:
                 options["execution_context_class"] = self.execution_context_class

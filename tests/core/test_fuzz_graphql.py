@@ -1,6 +1,7 @@
 """GraphQL fuzzing: queries built at random from the schema itself (every root field, arguments
 of every scalar type with hostile values, nested selections), plus malformed documents. The
-server must answer every one with JSON and never with a 5xx."""
+server must answer every one with JSON and never with a 5xx, and a query it answers on the compiled
+path with the same document as graphql-core's."""
 
 import json
 
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from levelup_api.schema import schema
+from tests.clients import PATH_HEADER, both_paths_agree
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +67,8 @@ def post(client, query):
     response = client.post("/graphql", json.dumps({"query": query}), content_type="application/json")
     assert response.status_code < 500, (query, response.content[:300])
     assert isinstance(response.json(), dict)
+    if response.get(PATH_HEADER) == "compiled":  # hostile arguments too: the same document as graphql-core's
+        both_paths_agree(client, query, None, response)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True,

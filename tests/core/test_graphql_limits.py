@@ -7,12 +7,17 @@ import json
 import pytest
 from graphql import get_introspection_query
 
+from tests.clients import PATH_HEADER, both_paths_agree
+
 pytestmark = pytest.mark.django_db
 
 
 def post(client, query: str, variables: dict | None = None):
-    return client.post("/graphql", data=json.dumps({"query": query, "variables": variables or {}}),
-                       content_type="application/json")
+    response = client.post("/graphql", data=json.dumps({"query": query, "variables": variables or {}}),
+                           content_type="application/json")
+    if response.get(PATH_HEADER) == "compiled":  # the same document as graphql-core's
+        both_paths_agree(client, query, variables, response)
+    return response
 
 
 def refusal(response) -> list[dict]:

@@ -2,16 +2,11 @@
 types, bounds and messages, and a problem is a GraphQL error naming the argument, with the
 standard code and the field's path."""
 
-import json
-
 import pytest
 
+from tests.clients import gql  # both paths, compared (graphql-core reports every one of these errors)
+
 pytestmark = pytest.mark.django_db
-
-
-def gql(client, query: str) -> dict:
-    response = client.post("/graphql", data=json.dumps({"query": query}), content_type="application/json")
-    return response.json()
 
 
 @pytest.mark.parametrize("query,parameter,path,says", [
