@@ -58,6 +58,7 @@ import orjson
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import postgraphile  # noqa: E402
 from common import free_port, gunicorn_serving  # noqa: E402
 from point_lookup import command_line, cpu_model  # noqa: E402
 
@@ -279,6 +280,7 @@ class Report:
     http_responses: int
     http_closed: int
     wall_s: float
+    peer: postgraphile.Result | None = None  # PostGraphile on views of the same tables, same run
 
 
 def machine(conn: psycopg.Connection) -> dict[str, str]:
@@ -312,6 +314,12 @@ def markdown(report: Report, args: argparse.Namespace) -> str:
         ratio = "1.00x (limit)" if s.limit else f"{s.p(50) / limit.p(50):.2f}x"
         lines.append(f"| {s.name} | {s.p(50):.2f} | {s.p(90):.2f} | {ratio} | {s.target or '–'} | {verdict} |")
     http_api, in_process, replay, floor = (report.series[i] for i in (-1, -2, -3, 1))
+    if report.peer is not None:
+        peer = report.peer
+        lines.append(f"| PostGraphile {peer.version} over HTTP (Node, views of the same tables; same children and "
+                     f"values: {'yes' if peer.agrees else 'NO'}) | {peer.p50:.2f} | {peer.p90:.2f} | "
+                     f"{peer.p50 / limit.p(50):.2f}x | ours faster | "
+                     f"{'pass' if http_api.p(50) < peer.p50 else 'FAIL'} ({http_api.p(50) / peer.p50:.2f}x its time) |")
     lines += [
         "",
         f"SQL queries per request: **{len(report.queries)}** (`CaptureQueriesContext` around one in-process "
@@ -343,6 +351,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=50, help="timed rounds (default 50)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed rounds first (default 10)")
     parser.add_argument("--port", type=int, default=0, help="port for the gunicorn it starts (default: any free)")
+    parser.add_argument("--no-postgraphile", action="store_true", help="skip the PostGraphile comparison")
     args = parser.parse_args(argv)
     args.area = args.area.strip().upper()
     args.slugs = [s.strip() for s in args.indicators.split(",") if s.strip()]
@@ -396,9 +405,14 @@ def run(args: argparse.Namespace, started: float) -> Report:
     api_document, *api_total = api_counts(api_body)
     if api_total[0] < 0:
         raise SystemExit(f"the API answered with errors or no area: {orjson.dumps(api_document)[:500]!r}")
+    peer = None
+    if not args.no_postgraphile:  # after ours, so the two never share the CPUs
+        say("PostGraphile: the same query, the same rounds")
+        peer = postgraphile.measure(args.repeat, warmup=args.warmup, area=args.area, indicators=args.slugs,
+                                    database=args.database, api_document=api_body)
     return Report(series, queries, tuple(limit_counts), tuple(api_total),
                   api_document == orjson.loads(limit_body), info, web.responses, web.closed_by_server,
-                  time.monotonic() - started)
+                  time.monotonic() - started, peer)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -406,7 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     report = run(args, started)
     print(markdown(report, args))
-    agree = report.limit_counts == report.api_counts and report.identical
+    agree = (report.limit_counts == report.api_counts and report.identical
+             and (report.peer is None or report.peer.agrees))
     if not agree:
         print(f"\nDISAGREEMENT: API (children, values) = {report.api_counts}, SQL limit = {report.limit_counts}, "
               f"documents identical: {report.identical}", file=sys.stderr)

@@ -1,6 +1,9 @@
-"""Locust users for bench/load.py; LEVELUP_LOAD_SCENARIO picks one: mix, trivial, profiles,
-profiles-cold or revalidated."""
+"""Locust users for bench/load.py; LEVELUP_LOAD_SCENARIO picks one: mix, trivial, ping, profiles,
+profiles-cold or revalidated. With LEVELUP_LOAD_KEYS (a file of API keys, one a line), every
+simulated client sends a key of its own as X-API-Key, as each partner would (one key's quota would
+throttle the whole load)."""
 
+import itertools
 import json
 import os
 import random
@@ -16,11 +19,24 @@ COLD = (open(os.environ["LEVELUP_LOAD_COLD_AREAS"]).read().split() if os.environ
 INDICATOR = os.environ.get("LEVELUP_LOAD_INDICATOR", "iod2025-imd-score")
 SLICE = os.environ.get("LEVELUP_LOAD_SLICE",
                        "/api/v1/observations/?indicator=gross-median-weekly-pay&area_type=LAD&period=latest")
+KEYS = open(os.environ["LEVELUP_LOAD_KEYS"]).read().split() if os.environ.get("LEVELUP_LOAD_KEYS") else []
+_next_key = itertools.count()
 GRAPHQL = json.dumps({"query": '{ area(code: "E08000003") { children(type: "LSOA") { code observations('
                                f'indicator: "{INDICATOR}", period: "latest") {{ value }} }} }} }}'})
 
 
-class Mix(FastHttpUser):
+class Client(FastHttpUser):
+    """A client with its own API key on every request (when bench/load.py gave keys)."""
+
+    abstract = True
+
+    def __init__(self, environment):
+        if KEYS:
+            self.default_headers = {"X-API-Key": KEYS[next(_next_key) % len(KEYS)]}
+        super().__init__(environment)
+
+
+class Mix(Client):
     """A realistic mix: lookups, profiles, slices and GraphQL, as dashboards and partners call them."""
 
     wait_time = constant(0)
@@ -48,8 +64,9 @@ class Mix(FastHttpUser):
         self.client.post("/graphql", data=GRAPHQL, headers={"Content-Type": "application/json"}, name="graphql")
 
 
-class Trivial(FastHttpUser):
-    """The floor: `/healthz`, a view that does nothing, through the same server and middleware."""
+class Trivial(Client):
+    """`/healthz`, a view that does nothing, through the same server and middleware, but outside
+    DRF: no key checked, no quota counted."""
 
     wait_time = constant(0)
     weight = 1 if SCENARIO == "trivial" else 0
@@ -59,7 +76,19 @@ class Trivial(FastHttpUser):
         self.client.get("/healthz", name="healthz")
 
 
-class Profiles(FastHttpUser):
+class Ping(Client):
+    """The floor: `/api/ping`, a view that does nothing but is counted like any API request (DRF,
+    the key's check, the quota)."""
+
+    wait_time = constant(0)
+    weight = 1 if SCENARIO == "ping" else 0
+
+    @task
+    def ping(self):
+        self.client.get("/api/ping", name="ping")
+
+
+class Profiles(Client):
     """Full profiles (200, no conditional request) of the same few areas: after the first request
     per area and process they come from the server's profile cache."""
 
@@ -71,7 +100,7 @@ class Profiles(FastHttpUser):
         self.client.get(f"/api/v1/areas/{random.choice(LADS + LSOAS)}/profile/", name="profile")
 
 
-class ColdProfiles(FastHttpUser):
+class ColdProfiles(Client):
     """Full profiles of areas drawn from tens of thousands: nearly every one is computed."""
 
     wait_time = constant(0)
@@ -82,7 +111,7 @@ class ColdProfiles(FastHttpUser):
         self.client.get(f"/api/v1/areas/{random.choice(COLD)}/profile/", name="profile (distinct areas)")
 
 
-class Revalidated(FastHttpUser):
+class Revalidated(Client):
     """Conditional requests that a cache revalidates: 304 every time."""
 
     wait_time = constant(0)

@@ -42,6 +42,7 @@ class Bench:
 
 BENCHMARKS = (
     Bench("point_lookup", ("bench/point_lookup.py",)),
+    Bench("endpoints", ("bench/endpoints.py",)),
     Bench("observation_slice", ("bench/observation_slice.py",)),
     Bench("graphql_children", ("bench/graphql_children.py",)),
     Bench("graphql_limits", ("bench/graphql_limits.py",)),

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from levelup_api.core.graphql_limits import LimitedGraphQLView
 from levelup_api.core.health import healthz, readyz
-from levelup_api.core.views import ApiRootView, HomeView, MetricsView
+from levelup_api.core.views import ApiRootView, HomeView, MetricsView, PingView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
@@ -15,6 +15,8 @@ urlpatterns = [
     # Same name as django_prometheus.urls; who may read it is LEVELUP["METRICS"].
     path("metrics", MetricsView.as_view(), name="prometheus-django-metrics"),
     path("admin/", admin.site.urls),
+    # Counted like any API request, with no data: the floor of bench/endpoints.py and bench/load.py.
+    path("api/ping", PingView.as_view(), name="api-ping"),
     path("api/", RedirectView.as_view(pattern_name="api-root"), name="api"),
     path("api/v1/", ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include("geographies.api.urls")),

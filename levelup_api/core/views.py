@@ -121,6 +121,19 @@ class HomeView(TemplateView):
                 ]}
 
 
+class PingView(APIView):
+    """`GET /api/ping`: the least a counted API request costs. It goes through every middleware, DRF's
+    authentication (an `X-API-Key` is checked) and the quota (counted, with the X-RateLimit-*
+    headers), and answers `{"status": "ok"}` without SQL: the HTTP floor of bench/endpoints.py and
+    bench/load.py, and a way for a client to see its key's quota. /healthz is outside the quota, so
+    it cannot be that floor. Outside the schema (it has no data)."""
+
+    schema = None
+
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
 class MetricsView(APIView):
     """Prometheus metrics, by LEVELUP["METRICS"]: staff only (a staff session or a staff user's
     token; anyone else gets a 403), public, or off (404). Outside the quota and the schema."""
