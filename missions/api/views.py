@@ -79,6 +79,8 @@ def _attachment(body, filename: str) -> StreamingHttpResponse:
     return response
 
 
+# A JSON document is built whole in memory (about 50 rows per area); a CSV is streamed from COPY.
+PROFILES_JSON_MAX_AREAS = 1000
 NUMBER = OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH, description="Mission number, 1 to 12.")
 CODE = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="GSS code.")
 
@@ -176,7 +178,8 @@ class AreaProfileView(ParamsMixin, APIView):
 @extend_schema(
     tags=["profiles"], summary="Profiles for every area under a parent",
     description="The profile of every area of `type` (in `vintage`, default its newest) below `parent`, as one JSON "
-                "list or one CSV file (`format=csv`), for partners pulling a whole region at once.",
+                "list (of at most 1,000 areas) or one CSV file (`format=csv`, any number of areas, streamed), for "
+                "partners pulling a whole region at once.",
     responses={200: ProfileListSerializer, (200, "text/csv"): OpenApiTypes.STR,
                400: OpenApiResponse(description="A parameter is invalid.")},
 )
@@ -192,6 +195,10 @@ class ProfileListView(ParamsMixin, APIView):
         if request.accepted_renderer.format == "csv":  # one COPY, streamed
             return _attachment(selectors.profiles_csv(areas=areas, level=level),
                                f"profiles-{parent.code}-{vintage.code}.csv")
+        if len(areas) > PROFILES_JSON_MAX_AREAS:
+            raise BadParameter("parent", f"{len(areas):,} {vintage.code} areas below {parent.code}: a JSON list holds "
+                                         f"at most {PROFILES_JSON_MAX_AREAS:,}; ask for format=csv (streamed) or a "
+                                         "smaller parent")
         rows = selectors.profiles(areas=areas, level=level)
         return Response({"parent": parent.code, "vintage": vintage.code, "areas": len(areas), "rows": rows})
 

@@ -349,3 +349,13 @@ def test_progress_changes_and_gaps_are_rounded_by_the_documented_rule(api):
     scorecard = api.get("/api/v1/areas/E06000009/missions/").json()["missions"]
     changes = [(m["indicator"], m["change"]) for s in scorecard for m in s.get("metrics", []) if m.get("change") is not None]
     assert changes and all(-Decimal(repr(c)).as_tuple().exponent <= places[i] + 2 for i, c in changes)
+
+
+def test_profiles_of_more_areas_than_a_json_list_holds_point_to_the_csv(api):
+    refused = api.get("/api/v1/profiles/", {"parent": "E12000002", "type": "LSOA", "vintage": "LSOA21"})
+    assert refused.status_code == 400 and refused.json()["parameter"] == "parent"
+    assert "4,567 LSOA21 areas below E12000002" in refused.json()["message"] and "format=csv" in refused.json()["message"]
+    streamed = api.get("/api/v1/profiles/", {"parent": "E06000009", "type": "LSOA", "vintage": "LSOA21",
+                                             "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(streamed.streaming_content).decode())))
+    assert {r["area_code"][:3] for r in rows} == {"E01"} and len({r["area_code"] for r in rows}) == 94
