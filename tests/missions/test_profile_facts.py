@@ -9,9 +9,9 @@ import datetime as dt
 import math
 
 import pytest
+from django.contrib.admin import site
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.contrib.admin import site
 from django.db import connection
 
 from geographies.models import Area
