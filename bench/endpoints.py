@@ -274,13 +274,9 @@ SESSION_SETUP: dict[str, str] = {}
 
 
 def session_setup_from_app() -> None:
-    """The point lookup's statements are PREPAREd when a connection is made (before any capture)."""
-    try:
-        from geographies.selectors import POINT_STATEMENTS
-    except ImportError:
-        return
-    for name, (types, body) in POINT_STATEMENTS.items():
-        SESSION_SETUP.setdefault(name, f"PREPARE {name}({types}) AS {body}")
+    """Nothing today: the app's hand-written statements (the point lookup's) are prepared by psycopg
+    on first use (levelup_api/core/prepared.py), so they are captured and replayed like any other.
+    Kept for a statement a connection hook PREPAREs by hand, which the replay would need first."""
 
 
 def capture(client, op: Op) -> None:

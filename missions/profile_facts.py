@@ -493,6 +493,9 @@ def profile_facts_rebuild(*, indicator_ids: list[int] | None = None) -> int:
         """, [stats.TREND_POINTS])
         cursor.execute(_facts_sql().as_string(cursor.cursor))
         written = cursor.rowcount
+        # Fresh statistics, or the planner (guessing thousands of facts an area) reads a dozen
+        # areas' profiles by a sequential scan of them all: 500 ms instead of 5.
+        cursor.execute("ANALYZE missions_profilefact")
         cursor.execute("DROP TABLE pf_series, pf_latest, pf_pairs, pf_want, pf_computed, pf_bench, pf_rows, pf_trend")
     return written
 
