@@ -355,33 +355,27 @@ class PointHit:
 
 
 # Point lookup is the API's hottest path, so it is raw SQL over one precomputed table, prepared
-# once per connection (levelup_api.core.prepared): planning costs more than running it. Without a requested vintage it probes a small partial GiST index over the
-# pieces of each type's newest vintage; with one, the full index for those vintages and the
-# partial index for the other types. Pieces carry the codes and names they return (derived).
+# once per connection (levelup_api.core.prepared): planning costs more than running it. Without a
+# requested vintage it probes a small partial GiST index over the pieces of each type's newest
+# vintage; with one, the full index for those vintages and the partial index for the other types. Pieces carry the codes and names they return (derived).
 _PIECE_COLUMNS = "code, name, type_code, type_name, vintage_code, level"
 POINT_SQL_DEFAULT = f"""
     SELECT DISTINCT ON (level, type_code) {_PIECE_COLUMNS} FROM geographies_boundarypiece
-    WHERE is_default AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+    WHERE is_default AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
     ORDER BY level, type_code, code
 """
 POINT_SQL_REQUESTED = f"""
     SELECT DISTINCT ON (level, type_code) {_PIECE_COLUMNS} FROM (
         SELECT {_PIECE_COLUMNS} FROM geographies_boundarypiece
-        WHERE is_default AND area_type_id <> ALL($4) AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+        WHERE is_default AND area_type_id <> ALL(%(types)s) AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
         UNION ALL
         SELECT {_PIECE_COLUMNS} FROM geographies_boundarypiece
-        WHERE vintage_id = ANY($3) AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+        WHERE vintage_id = ANY(%(vintages)s) AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
     ) hits
     ORDER BY level, type_code, code
 """
-def _named(body: str, count: int) -> str:
-    for n in range(count, 0, -1):
-        body = body.replace(f"${n}", f"%(p{n})s")
-    return body
-
-
 # psycopg PREPAREs each on first use per connection and keeps it (levelup_api.core.prepared).
-POINT_STATEMENTS = {"default": _named(POINT_SQL_DEFAULT, 2), "requested": _named(POINT_SQL_REQUESTED, 4)}
+POINT_STATEMENTS = {"default": POINT_SQL_DEFAULT, "requested": POINT_SQL_REQUESTED}
 
 
 def point_lookup_prepare(db_connection) -> bool:
@@ -403,10 +397,9 @@ def point_lookup_prepare(db_connection) -> bool:
 
 def point_lookup(*, lon: float, lat: float, vintages: list[Vintage] = ()) -> list[PointHit]:
     """Every area containing the point, one per type, in the requested or newest vintages."""
+    params = {"lon": lon, "lat": lat}
     if vintages:
-        params, name = [lon, lat, [v.id for v in vintages], [v.area_type_id for v in vintages]], "requested"
-    else:
-        params, name = [lon, lat], "default"
+        params |= {"vintages": [v.id for v in vintages], "types": [v.area_type_id for v in vintages]}
     with prepared_cursor(read_connection()) as cursor:
-        cursor.execute(POINT_STATEMENTS[name], {f"p{n}": v for n, v in enumerate(params, start=1)})
+        cursor.execute(POINT_STATEMENTS["requested" if vintages else "default"], params)
         return [PointHit(*row) for row in cursor.fetchall()]

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Length
 from psycopg import sql
 
 from geographies.models import Area, AreaAncestor, AreaType, Boundary, CustomArea, Vintage
+from levelup_api.core.caching import data_version
 from levelup_api.core.replicas import read_connection
 
 from .models import Coverage, Indicator, Observation, Period
@@ -602,10 +604,6 @@ def _peers_summary(indicator: Indicator, method: str, weight: Indicator | None, 
                    target: Vintage) -> dict[str, dict]:
     """The summary of every `target` area at the index's latest period, by code: computed at once
     (their ranks need each other) and kept for the data version."""
-    from django.conf import settings
-
-    from levelup_api.core.caching import data_version
-
     def compute() -> dict[str, dict]:
         try:
             rows = aggregate_get(indicator=indicator, from_vintage=source, to_vintage=target, method=method,

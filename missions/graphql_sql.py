@@ -5,6 +5,9 @@ in byte order), at 95% or, with level 99.8, from the 99.8% columns."""
 
 from __future__ import annotations
 
+from graphene import Float, Int
+from graphene.utils.str_converters import to_camel_case
+
 from levelup_api.core.graphql_sql import (
     FLOAT,
     INT,
@@ -19,19 +22,18 @@ from levelup_api.core.graphql_sql import (
 )
 
 from .filters import ProfileParams, level_value
+from .graphql import ProfileRow
 from .models import ProfileFact
-from .selectors import PROFILE_COLUMNS
-from .statistics import DEFAULT_LEVEL, QUINTILE
+from .profile_facts import LEVEL_SUFFIX
+from .selectors import MISSIONS_OF_SQL, PROFILE_COLUMNS
+from .statistics import QUINTILE
 
 
 def _profile(arguments: dict, context: BindContext) -> Bound:
     level = level_value(params_bound(ProfileParams, arguments).cleaned)
-    return Bound(variant="" if level == DEFAULT_LEVEL else "_998", params={"level": level})
+    return Bound(variant=LEVEL_SUFFIX[level], params={"level": level})
 
 
-_FLOATS = {"value", "lci", "uci", "comparison_level", "region_value", "region_coverage", "region_difference",
-           "national_value", "national_coverage", "national_difference"}
-_INTS = {"rank", "rank_of", "decile", "trend_points"}
 _JOINED = {"area_code": "{area}.code", "area_name": "{area}.name", "indicator": "{indicator}.slug",
            "title": "{indicator}.title", "unit": "{indicator}.unit", "measure": "{indicator}.measure",
            "polarity": "{indicator}.polarity", "period": "{period}.label", "period_iso": "{period}.iso",
@@ -40,13 +42,10 @@ _JOINED = {"area_code": "{area}.code", "area_name": "{area}.name", "indicator": 
 _AT_LEVEL = {"region_comparison", "national_comparison", "trend"}
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def _column(column: str) -> Scalar:
-    kind = FLOAT if column in _FLOATS else INT if column in _INTS else STRING
+    # The kind ProfileRow declares the column as (missions/graphql.py), so the two cannot differ.
+    field = ProfileRow._meta.fields[column].type
+    kind = FLOAT if field is Float else INT if field is Int else STRING
     return Scalar(_JOINED.get(column, f"{{row}}.{column}"), kind)
 
 
@@ -72,9 +71,8 @@ MISSION_SQL = [
         "region": "LEFT JOIN geographies_area {alias} ON {alias}.id = {row}.region_id",
         "national": "LEFT JOIN geographies_area {alias} ON {alias}.id = {row}.national_id",
     }, fields={
-        **{_camel(c): _column(c) for c in PROFILE_COLUMNS if c != "missions"},
-        "missions": Scalar("array_to_json(ARRAY(SELECT m.number FROM missions_metric mt JOIN missions_mission m "
-                           "ON m.id = mt.mission_id WHERE mt.indicator_id = {row}.indicator_id ORDER BY m.number))::text",
+        **{to_camel_case(c): _column(c) for c in PROFILE_COLUMNS if c != "missions"},
+        "missions": Scalar("array_to_json({})::text".format(MISSIONS_OF_SQL.format(indicator="{row}.indicator_id")),
                            JSON),
     }),
 ]

@@ -37,7 +37,8 @@ from . import statistics as stats
 M = Indicator.Measure
 A = Indicator.Aggregation
 HIGHER, LOWER = Indicator.Polarity.HIGHER_IS_BETTER, Indicator.Polarity.LOWER_IS_BETTER
-LEVELS = {"": 95.0, "_998": 99.8}  # column suffix -> confidence level
+# The confidence levels the comparisons and trends are kept at, and their columns' suffix.
+LEVEL_SUFFIX = {95.0: "", 99.8: "_998"}
 
 # A region's or nation's value that is not published is computed from its areas by the indicator's
 # own aggregation rule where that rule gives the same kind of number as the parts (a sum, a

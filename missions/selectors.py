@@ -20,6 +20,7 @@ from levelup_api.core.replicas import read_connection
 
 from . import statistics as stats
 from .models import Metric, Mission, Target
+from .profile_facts import LEVEL_SUFFIX
 from .statistics import DEFAULT_LEVEL, status_open_sdg
 
 HIGHER = Indicator.Polarity.HIGHER_IS_BETTER
@@ -55,15 +56,17 @@ _PROFILE_SQL = """
     LEFT JOIN geographies_area na ON na.id = f.national_id
     ORDER BY asked.n, i.slug COLLATE "C"
 """
-_MISSIONS = ("ARRAY(SELECT m.number FROM missions_metric mt JOIN missions_mission m ON m.id = mt.mission_id "
-             "WHERE mt.indicator_id = f.indicator_id ORDER BY m.number)")
+# The numbers of the missions an indicator measures ({indicator}: its id), as GraphQL reads them too.
+MISSIONS_OF_SQL = ("ARRAY(SELECT m.number FROM missions_metric mt JOIN missions_mission m ON m.id = mt.mission_id "
+                   "WHERE mt.indicator_id = {indicator} ORDER BY m.number)")
+_MISSIONS = MISSIONS_OF_SQL.format(indicator="f.indicator_id")
 
 
 def _profile_sql(level: float, *, csv: bool) -> str:
     # For CSV (COPY): the missions joined by ";", an empty status as an empty cell, and no line
     # break inside a name or title, so that every record is one line.
     return _PROFILE_SQL.format(
-        sfx="" if level == DEFAULT_LEVEL else "_998", quintile=stats.QUINTILE,
+        sfx=LEVEL_SUFFIX[level], quintile=stats.QUINTILE,
         name="translate(a.name, E'\\r\\n', '  ')" if csv else "a.name",
         title="translate(i.title, E'\\r\\n', '  ')" if csv else "i.title",
         status="nullif(f.status, '')" if csv else "f.status",
