@@ -16,6 +16,7 @@ from geographies.models import Area, AreaAncestor, AreaMembership, AreaType, Vin
 from indicators.models import Indicator, Observation
 from indicators.precision import derived_places, derived_round
 from levelup_api.core.params import ParameterError
+from levelup_api.core.prepared import prepared_cursor
 from levelup_api.core.replicas import read_connection
 
 from . import statistics as stats
@@ -36,36 +37,53 @@ PROFILE_COLUMNS = [
 ]
 # The profile facts (missions.profile_facts builds them), with the names, codes, titles and
 # missions joined as they are now; {sfx} picks the 95% or 99.8% comparisons and trend. Ordered as
-# the areas were given, then by indicator slug (byte order).
-_PROFILE_SQL = """
-    SELECT a.code, {name}, i.slug, {title}, i.unit, i.measure, i.polarity, p.label, p.iso, f.value, f.lci,
-           f.uci, {status}, f.rank, f.rank_of, f.decile, f.comparison_method,
-           CASE WHEN f.comparison_method <> '{quintile}' THEN %(level)s::float8 END,
-           ra.code, f.region_value, f.region_comparator_source, f.region_coverage, f.region_difference,
-           f.region_comparison{sfx},
-           na.code, f.national_value, f.national_comparator_source, f.national_coverage, f.national_difference,
-           f.national_comparison{sfx},
-           f.trend{sfx}, f.trend_method, f.trend_points,
-           {missions}
-    FROM unnest(%(areas)s::bigint[]) WITH ORDINALITY asked(area_id, n)
+# the areas were given, then by indicator slug (byte order). One expression per PROFILE_COLUMNS
+# entry, in its order: the same list makes the tuples (CSV by COPY) and the JSON objects.
+_PROFILE_EXPRESSIONS = [
+    "a.code", "{name}", "i.slug", "{title}", "i.unit", "i.measure", "i.polarity", "p.label", "p.iso", "f.value",
+    "f.lci", "f.uci", "{status}", "f.rank", "f.rank_of", "f.decile", "f.comparison_method",
+    "CASE WHEN f.comparison_method <> '{quintile}' THEN %(level)s::float8 END",
+    "ra.code", "f.region_value", "f.region_comparator_source", "f.region_coverage", "f.region_difference",
+    "f.region_comparison{sfx}",
+    "na.code", "f.national_value", "f.national_comparator_source", "f.national_coverage", "f.national_difference",
+    "f.national_comparison{sfx}",
+    "f.trend{sfx}", "f.trend_method", "f.trend_points", "{missions}",
+]
+assert len(_PROFILE_EXPRESSIONS) == len(PROFILE_COLUMNS)
+_PROFILE_FROM = """
+    FROM {areas}
     JOIN missions_profilefact f ON f.area_id = asked.area_id
     JOIN geographies_area a ON a.id = f.area_id
     JOIN indicators_indicator i ON i.id = f.indicator_id
     JOIN indicators_period p ON p.id = f.period_id
     LEFT JOIN geographies_area ra ON ra.id = f.region_id
     LEFT JOIN geographies_area na ON na.id = f.national_id
-    ORDER BY asked.n, i.slug COLLATE "C"
 """
+_PROFILE_ORDER = 'asked.n, i.slug COLLATE "C"'
+_PROFILE_SQL = ("SELECT " + ", ".join(_PROFILE_EXPRESSIONS)
+                + _PROFILE_FROM.format(areas="unnest(%(areas)s::bigint[]) WITH ORDINALITY asked(area_id, n)")
+                + f" ORDER BY {_PROFILE_ORDER}")
+# One area's whole profile document ({"area": {code, name}, "indicators": [...]}) as compact JSON
+# text written by PostgreSQL in one statement from the area's code, no row when there is no such
+# area: row_to_json keeps the columns' order (PROFILE_COLUMNS') and writes float8 in its shortest
+# exact form, as orjson does (a whole number without ".0").
+_AREA_PROFILE_DOCUMENT_SQL = (
+    """SELECT '{{"area":' || row_to_json(head)::text || ',"indicators":[' || coalesce((
+        SELECT string_agg(row_to_json(r)::text, ',' ORDER BY r.indicator COLLATE "C") FROM (SELECT """
+    + ", ".join(f"{e} AS {c}" for c, e in zip(PROFILE_COLUMNS, _PROFILE_EXPRESSIONS, strict=True))
+    + _PROFILE_FROM.format(areas="(SELECT found.id AS area_id) asked") + """) r), '') || ']}}'
+    FROM (SELECT one.id, one.code, one.name FROM geographies_area one WHERE one.code = %(code)s) found,
+         LATERAL (SELECT found.code, found.name) head""")
 # The numbers of the missions an indicator measures ({indicator}: its id), as GraphQL reads them too.
 MISSIONS_OF_SQL = ("ARRAY(SELECT m.number FROM missions_metric mt JOIN missions_mission m ON m.id = mt.mission_id "
                    "WHERE mt.indicator_id = {indicator} ORDER BY m.number)")
 _MISSIONS = MISSIONS_OF_SQL.format(indicator="f.indicator_id")
 
 
-def _profile_sql(level: float, *, csv: bool) -> str:
+def _profile_sql(level: float, *, csv: bool, template: str = _PROFILE_SQL) -> str:
     # For CSV (COPY): the missions joined by ";", an empty status as an empty cell, and no line
     # break inside a name or title, so that every record is one line.
-    return _PROFILE_SQL.format(
+    return template.format(
         sfx=LEVEL_SUFFIX[level], quintile=stats.QUINTILE,
         name="translate(a.name, E'\\r\\n', '  ')" if csv else "a.name",
         title="translate(i.title, E'\\r\\n', '  ')" if csv else "i.title",
@@ -82,6 +100,16 @@ def profiles(*, areas: list[Area], level: float = DEFAULT_LEVEL) -> list[dict]:
     with read_connection().cursor() as cursor:
         cursor.execute(_profile_sql(level, csv=False), {"areas": [a.id for a in areas], "level": level})
         return [dict(zip(PROFILE_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+
+
+def area_profile_document(*, code: str, level: float = DEFAULT_LEVEL) -> bytes | None:
+    """The profile document of the area with this code (its code and name, and its profile rows as
+    `profiles` gives them), written as JSON by PostgreSQL in one statement; None for no such area."""
+    with prepared_cursor(read_connection()) as cursor:  # planned once per connection
+        cursor.execute(_profile_sql(level, csv=False, template=_AREA_PROFILE_DOCUMENT_SQL),
+                       {"code": code.strip().upper(), "level": level})
+        row = cursor.fetchone()
+    return None if row is None else row[0].encode()
 
 
 def profiles_csv(*, areas: list[Area], level: float = DEFAULT_LEVEL) -> Iterator[bytes]:

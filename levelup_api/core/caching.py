@@ -23,7 +23,6 @@ from django.db import connection
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date, parse_etags
-from rest_framework.response import Response
 
 from . import notify
 from .errors import error_response
@@ -94,18 +93,20 @@ def data_version_iso() -> str:
 
 
 def rendered_once(key: str, build: Callable[[], object]) -> HttpResponse:
-    """The JSON document `build()` returns, rendered once per data version and `key` (say which
-    resource; never the raw query string, which a client could vary without end) and kept in this
-    process's profile cache (settings.LEVELUP["PROFILE_CACHE"]); later requests get the same bytes
-    without touching the database. An error raised by `build()` is never cached."""
-    if not settings.LEVELUP["PROFILE_CACHE"]:
-        return Response(build())
-    cache = caches["profiles"]
+    """The JSON document `build()` returns (a document, or JSON bytes already written, say by
+    PostgreSQL), rendered once per data version and `key` (say which resource; never the raw query
+    string, which a client could vary without end) and kept in this process's profile cache
+    (settings.LEVELUP["PROFILE_CACHE"]); later requests get the same bytes without touching the
+    database. An error raised by `build()` is never cached."""
+    cache = caches["profiles"] if settings.LEVELUP["PROFILE_CACHE"] else None
     versioned = f"json:{data_version()!r}:{key}"
-    body = cache.get(versioned)
+    body = cache.get(versioned) if cache is not None else None
     if body is None:
-        body = ORJSONRenderer().render(build())
-        cache.set(versioned, body)
+        body = build()
+        if not isinstance(body, bytes):
+            body = ORJSONRenderer().render(body)
+        if cache is not None:
+            cache.set(versioned, body)
     return HttpResponse(body, content_type=ORJSONRenderer.media_type)
 
 

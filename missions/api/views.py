@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geographies.api.views import get_area
+from geographies.api.views import get_area, not_found_area
 from indicators.aggregation import SUMMARIES_IN_JSON, area_summaries
 from indicators.models import Indicator
 from levelup_api.core.caching import rendered_once
@@ -164,13 +164,16 @@ class AreaProfileView(ParamsMixin, APIView):
             area = get_area(code, relations=set())
             return _attachment(selectors.profiles_csv(areas=[area], level=level), f"profile-{area.code}.csv")
 
-        def document() -> dict:
+        def document() -> dict | bytes:
+            if not summaries:  # written by PostgreSQL in one statement
+                body = selectors.area_profile_document(code=code, level=level)
+                if body is None:
+                    raise not_found_area(code)
+                return body
             area = get_area(code, relations=set())
-            body = {"area": {"code": area.code, "name": area.name},
-                    "indicators": selectors.area_profile(area=area, level=level)}
-            if summaries:
-                body["deprivation_summaries"] = area_summaries(area=area)
-            return body
+            return {"area": {"code": area.code, "name": area.name},
+                    "indicators": selectors.area_profile(area=area, level=level),
+                    "deprivation_summaries": area_summaries(area=area)}
 
         return rendered_once(f"profile:{code.strip().upper()}:{level:g}:{summaries:d}", document)
 

@@ -5,12 +5,15 @@ import csv
 import io
 import math
 
+import orjson
 import pytest
 from django.core.cache import caches
 
 import levelup_api.core.caching
 import missions.statistics
+from geographies.models import Area
 from indicators.models import Indicator, Observation
+from missions import selectors
 from missions.profile_facts import profile_facts_rebuild
 from missions.selectors import PROFILE_COLUMNS
 
@@ -91,13 +94,29 @@ def test_profiles_for_every_north_west_district_in_one_csv(api):
 
 
 def test_query_counts_are_fixed(api, django_assert_num_queries):
-    # The area, then its profile facts with codes, names, titles and missions: one indexed read.
+    # The area and its profile facts with codes, names, titles and missions, written as JSON by
+    # PostgreSQL: one statement.
     for code in ("E06000009", "E08000003", "E01005061"):
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(1):
             api.get(f"/api/v1/areas/{code}/profile/")
     for number in (7, 1):
         with django_assert_num_queries(8):
             api.get(f"/api/v1/missions/{number}/progress/", {"area_type": "LAD", "vintage": "LAD23"})
+
+
+def test_the_profile_document_postgresql_writes_is_the_profile_rows_document():
+    """An area's profile is written as JSON by PostgreSQL: for LSOAs, districts, a region and the
+    nation, at both levels, it holds exactly what the rows read as tuples hold (numbers included:
+    a whole float is written without ".0", which parses to the same number), keys in the same order."""
+    codes = ["E01005061", "E01000001", "W01000001", "E06000009", "E08000003", "E07000026", "E12000002", "E92000001"]
+    for area in Area.objects.filter(code__in=codes):
+        for level in (95.0, 99.8):
+            written = orjson.loads(selectors.area_profile_document(code=area.code.lower() + " ", level=level))
+            assert written == {"area": {"code": area.code, "name": area.name},
+                               "indicators": selectors.area_profile(area=area, level=level)}
+            assert all(list(row) == PROFILE_COLUMNS for row in written["indicators"])
+    assert len(orjson.loads(selectors.area_profile_document(code="E06000009"))["indicators"]) == 121
+    assert selectors.area_profile_document(code="E99999999") is None
 
 
 def test_a_profile_is_rendered_once_per_data_version_and_follows_its_facts(api, django_assert_num_queries,
@@ -107,13 +126,13 @@ def test_a_profile_is_rendered_once_per_data_version_and_follows_its_facts(api, 
     caches["profiles"].clear()
     version = [1.0]
     monkeypatch.setattr(levelup_api.core.caching, "data_version", lambda: version[0])
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         assert api.get("/api/v1/areas/E06000009/profile/").json() == uncached
     with django_assert_num_queries(0):  # the rendered document comes from the cache
         assert api.get("/api/v1/areas/E06000009/profile/").json() == uncached
     with django_assert_num_queries(1):  # the area; then the rows are one COPY (which Django does not count)
         assert api.get("/api/v1/areas/E06000009/profile/", {"format": "csv"}).status_code == 200
-    with django_assert_num_queries(2):  # another level is another document, from the same facts
+    with django_assert_num_queries(1):  # another level is another document, from the same facts
         at998 = api.get("/api/v1/areas/E06000009/profile/", {"level": "99.8"}).json()
     assert at998 != uncached and {r["indicator"] for r in at998["indicators"]} == {
         r["indicator"] for r in uncached["indicators"]}
