@@ -11,6 +11,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db import DatabaseError, connection
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
 
+from levelup_api.core.caching import data_version
 from levelup_api.core.params import ParameterError
 from levelup_api.core.prepared import prepared_cursor
 from levelup_api.core.replicas import read_connection
@@ -76,9 +77,27 @@ def area_vintage_codes() -> ArraySubquery:
 
 def area_list_rows(qs: QuerySet[Area]) -> QuerySet:
     """Tuples of AREA_ROW_COLUMNS for the areas of `qs`, in its order: one statement, whatever the
-    number of areas (the vintages come as an array from a correlated subquery)."""
-    return qs.annotate(vintage_codes=area_vintage_codes()).values_list(
-        "code", "name", "name_cy", "area_type__code", "entity", "active_from", "active_to", "vintage_codes")
+    number of areas. The vintages come as an array of ids from the membership index alone (joining
+    and sorting the vintages for each area was most of a list's time); vintage_codes_of turns them
+    into codes in area_vintage_codes' order."""
+    ids = ArraySubquery(AreaMembership.objects.filter(area=OuterRef("pk")).values("vintage_id"))
+    return qs.annotate(vintage_ids=ids).values_list(
+        "code", "name", "name_cy", "area_type__code", "entity", "active_from", "active_to", "vintage_ids")
+
+
+# vintage id -> (its place in area_vintage_codes' order, its code), read once per data version.
+_vintage_order: dict[str, object] = {"version": None, "of": {}}
+
+
+def vintage_codes_of(ids: list[int]) -> list[str]:
+    """Vintage codes for vintage ids, in area_vintage_codes' order (oldest first; ties by type,
+    smallest first, then code)."""
+    version, of = data_version(), _vintage_order["of"]
+    if _vintage_order["version"] != version or not all(i in of for i in ids):
+        rows = Vintage.objects.order_by("effective_from", "area_type__level", "code").values_list("id", "code")
+        of = _vintage_order["of"] = {pk: (n, code) for n, (pk, code) in enumerate(rows)}
+        _vintage_order["version"] = version
+    return [code for _, code in sorted(of[i] for i in ids)]
 
 
 # One area's whole document in one statement: its row, and each relation as an array built in
@@ -141,7 +160,7 @@ class AreaDetail:
 
 def area_detail(*, code: str) -> AreaDetail | None:
     """One area by code (case-insensitive) with every relation its document shows, in one statement."""
-    with read_connection().cursor() as cursor:
+    with prepared_cursor(read_connection()) as cursor:  # planned once per connection
         cursor.execute(_AREA_DETAIL_SQL, [code.strip().upper()])
         row = cursor.fetchone()
     if row is None:

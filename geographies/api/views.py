@@ -77,8 +77,8 @@ def area_list_items(rows) -> list[dict]:
     today = date.today()
     return [{"code": code, "name": name, "name_cy": name_cy, "type": type_code, "entity": entity,
              "status": "terminated" if active_to and active_to < today else "live",
-             "active_from": active_from, "active_to": active_to, "vintages": vintages}
-            for code, name, name_cy, type_code, entity, active_from, active_to, vintages in rows]
+             "active_from": active_from, "active_to": active_to, "vintages": selectors.vintage_codes_of(vintage_ids)}
+            for code, name, name_cy, type_code, entity, active_from, active_to, vintage_ids in rows]
 
 
 _CHANGE_LABELS = {c.value: c.label for c in ChangeType}
