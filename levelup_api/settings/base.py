@@ -166,6 +166,10 @@ LEVELUP = {
     "REDIS_URL": REDIS_URL,
     "REDIS_PREFIX": os.environ.get("LEVELUP_REDIS_PREFIX", "levelup:"),
     "API_KEY_CACHE_SECONDS": float(os.environ.get("LEVELUP_API_KEY_CACHE_SECONDS", "30")),
+    # Up to this many of a busy client's requests are counted in one Redis round trip and spent in
+    # the process (a hundredth of its quota at most; levelup_api.core.counters). 1: one round trip
+    # per request.
+    "QUOTA_LEASE": int(os.environ.get("LEVELUP_QUOTA_LEASE", "100")),
     # HTTP caching: ETags from the data version, pushed by PostgreSQL to a listener thread per
     # process (LISTEN/NOTIFY on the primary); while that is not connected (or with
     # LEVELUP_DATA_VERSION_LISTEN=off), re-read at most every DATA_VERSION_SECONDS.

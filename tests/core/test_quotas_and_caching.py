@@ -155,6 +155,47 @@ def test_counters_in_redis_are_shared_by_processes_and_counted_atomically():
     assert second.hit("quota:ip:192.0.2.8", 150, 60).remaining == 149  # another client, its own window
 
 
+def test_a_busy_clients_requests_are_counted_in_leases_that_never_pass_the_limit(monkeypatch):
+    """With leases (LEVELUP["QUOTA_LEASE"]) a partner's 300 requests cost 5 round trips to Redis,
+    not 300, and its X-RateLimit-Remaining still falls by one a request; what a process has not
+    spent when its lease ends is handed back; and two processes together never pass the limit,
+    with every request counted in Redis."""
+    first = counters.RedisCounter(REDIS_URL, PREFIX, lease=100)
+    trips = []
+    script = first._script
+    monkeypatch.setattr(first, "_script", lambda **kw: trips.append(kw) or script(**kw))
+    verdicts = [first.hit("quota:key:partner", 6000, 60) for _ in range(300)]
+    assert len(trips) == 5  # a lease of 60 (a hundredth of 6,000) each
+    assert [v.remaining for v in verdicts] == list(range(5999, 5699, -1)) and all(v.allowed for v in verdicts)
+    key = PREFIX + "quota:key:partner"
+    assert first.client.zcard(key) == 300
+
+    monkeypatch.setattr(counters, "LEASE_SECONDS", 0.05)
+    lone = counters.RedisCounter(REDIS_URL, PREFIX, lease=100)
+    assert lone.hit("quota:key:lone", 6000, 60).remaining == 5999
+    assert lone.client.zcard(PREFIX + "quota:key:lone") == 60  # one spent, 59 held by this process
+    time.sleep(0.06)
+    assert lone.hit("quota:key:lone", 6000, 60).remaining == 5998  # the 59 handed back, a new lease
+    assert lone.client.zcard(PREFIX + "quota:key:lone") == 2 + 59
+
+    monkeypatch.setattr(counters, "LEASE_SECONDS", 60.0)
+    a, b = (counters.RedisCounter(REDIS_URL, PREFIX, lease=100) for _ in range(2))
+    allowed = []
+
+    def client(counter):
+        allowed.extend(counter.hit("quota:key:shared", 400, 60).allowed for _ in range(60))
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in [a, b] * 4]  # 480 requests for 400
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Near the limit each request is counted on its own; only what the other process still holds
+    # (at most a lease of 4 each) can go unspent.
+    assert 400 - 8 <= sum(allowed) <= 400 and a.client.zcard(PREFIX + "quota:key:shared") == 400
+    assert not a.hit("quota:key:shared", 400, 60).allowed or not b.hit("quota:key:shared", 400, 60).allowed
+
+
 @pytest.mark.parametrize("make", [redis_counter, counters.LocalCounter], ids=["redis", "per-process"])
 def test_a_window_slides_and_a_refused_request_is_not_counted(make):
     counter = make()
