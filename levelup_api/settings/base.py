@@ -176,8 +176,8 @@ LEVELUP = {
     "HTTP_CACHING": True,
     "DATA_VERSION_LISTEN": os.environ.get("LEVELUP_DATA_VERSION_LISTEN", "on") != "off",
     "DATA_VERSION_SECONDS": float(os.environ.get("LEVELUP_DATA_VERSION_SECONDS", "2")),
-    # Rendered profile documents and deprivation-summary peers kept per process for the data version
-    # (off: built on every request, from the profile facts).
+    # Rendered profile documents, deprivation-summary peers and each slice's latest periods kept
+    # per process for the data version (off: built on every request, from the profile facts).
     "PROFILE_CACHE": os.environ.get("LEVELUP_PROFILE_CACHE", "on").lower() not in ("0", "off", "false", "no"),
     "CACHE_MAX_AGE": 300,
     # GraphQL: estimated cost limit (field values), list sizes assumed for unpaged list fields,

@@ -39,6 +39,29 @@ def test_latest_period(api):
     assert [r["value"] for r in body["results"]] == [8.742]
 
 
+def test_a_slices_latest_period_is_found_once_per_data_version(api, settings, monkeypatch,
+                                                                 django_assert_num_queries):
+    """Where the process keeps derived documents, `period=latest` for the same slice is resolved
+    once per data version: the repeat costs one statement fewer and answers the same rows."""
+    import indicators.selectors
+
+    settings.LEVELUP = {**settings.LEVELUP, "PROFILE_CACHE": True}
+    version = [1.0]
+    monkeypatch.setattr(indicators.selectors, "data_version", lambda: version[0])
+    indicators.selectors._latest_periods.cache_clear()
+    params = {"indicator": "gross-median-weekly-pay", "area_type": "LAD", "period": "latest"}
+    with django_assert_num_queries(4):  # the type, the indicator, the latest period, the rows
+        first = api.get("/api/v1/observations/", params).json()["results"]
+    with django_assert_num_queries(3):
+        assert api.get("/api/v1/observations/", params).json()["results"] == first
+    assert len(first) == 361 and {r["period"] for r in first} == {"2025-04-30"}
+    blackpool = next(r for r in first if r["area_code"] == "E06000009")
+    assert blackpool["value"] == 539.9
+    version[0] = 2.0  # a load or an edit: found again
+    with django_assert_num_queries(4):
+        assert api.get("/api/v1/observations/", params).json()["results"] == first
+
+
 def test_json_pages_with_a_cursor_cover_the_slice_once(api, django_assert_max_num_queries):
     seen, url, params = [], "/api/v1/observations/", {"indicator": "iod2025-imd-decile", "page_size": "10000"}
     pages = 0
