@@ -289,8 +289,10 @@ def area_children(*, area: Area, area_type: AreaType | None = None, vintage: Vin
 
 def area_default_vintage(*, area: Area) -> Vintage | None:
     """The latest vintage of the area's own type that holds it (LAD25 for Manchester)."""
-    memberships = sorted(area.memberships.all(), key=lambda m: (m.vintage.area_type_id != area.area_type_id,
-                                                               -m.vintage.effective_from.toordinal(), m.vintage.code))
+    held = (area.memberships.all() if "memberships" in getattr(area, "_prefetched_objects_cache", {})
+            else area.memberships.select_related("vintage"))  # one statement, not one per vintage
+    memberships = sorted(held, key=lambda m: (m.vintage.area_type_id != area.area_type_id,
+                                              -m.vintage.effective_from.toordinal(), m.vintage.code))
     return memberships[0].vintage if memberships else None
 
 

@@ -172,8 +172,9 @@ def area_series(*, area: Area, indicator: Indicator, vintage: Vintage | None = N
 
     from .selectors import ObservationQueryError
 
-    vintage = vintage or area_default_vintage(area=area)
-    if vintage is None or not AreaMembership.objects.filter(area=area, vintage=vintage).exists():
+    default = vintage is None
+    vintage = vintage or area_default_vintage(area=area)  # (a vintage that holds the area, or None)
+    if vintage is None or not default and not AreaMembership.objects.filter(area=area, vintage=vintage).exists():
         held = ", ".join(area.memberships.values_list("vintage__code", flat=True).order_by("vintage__effective_from"))
         raise ObservationQueryError("vintage", f"{area.code} is not in {vintage.code if vintage else 'any vintage'}"
                                                f"{'; it is in ' + held if held else ''}")
