@@ -17,6 +17,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from levelup_api.core.caching import document_once
 from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
 from levelup_api.core.pagination import CountedRows, PageNumberPagination
 from levelup_api.core.renderers import CSVRenderer, GeoJSONRenderer, ORJSONRenderer, csv_stream
@@ -125,13 +126,15 @@ class AreaTypeListView(ParamsMixin, generics.ListAPIView):
         return selectors.area_type_list()
 
     def list(self, request, *args, **kwargs):
-        types, vintages = selectors.area_type_rows()
-        brief = ("code", "name", "effective_from", "effective_to", "area_count", "boundary_count")
-        return Response([
-            {"code": code, "name": name, "description": description, "entity_codes": entity_codes,
-             "code_pattern": code_pattern, "level": level,
-             "vintages": [dict(zip(brief, v, strict=True)) for v in vintages.get(type_id, ())]}
-            for type_id, code, name, description, entity_codes, code_pattern, level in types])
+        def document() -> list[dict]:
+            types, vintages = selectors.area_type_rows()
+            brief = ("code", "name", "effective_from", "effective_to", "area_count", "boundary_count")
+            return [{"code": code, "name": name, "description": description, "entity_codes": entity_codes,
+                     "code_pattern": code_pattern, "level": level,
+                     "vintages": [dict(zip(brief, v, strict=True)) for v in vintages.get(type_id, ())]}
+                    for type_id, code, name, description, entity_codes, code_pattern, level in types]
+
+        return document_once(request, document)
 
 
 @extend_schema(tags=["geographies"], summary="List vintages (boundary versions)",
@@ -147,7 +150,8 @@ class VintageListView(ParamsMixin, generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         columns = selectors.VINTAGE_ROW_COLUMNS
-        return Response([dict(zip(columns, row, strict=True)) for row in selectors.vintage_rows(self.get_queryset())])
+        return document_once(request, lambda: [dict(zip(columns, row, strict=True))
+                                               for row in selectors.vintage_rows(self.get_queryset())])
 
 
 @extend_schema(

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geographies.api.views import get_area
+from levelup_api.core.caching import document_once
 from levelup_api.core.errors import BadParameter, NotFound
 from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
 from levelup_api.core.rest import ParamsMixin
@@ -49,8 +50,9 @@ class IndicatorListView(ParamsMixin, generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         # Rows, not a ModelSerializer per indicator (the serializer describes them in OpenAPI).
         columns = selectors.INDICATOR_ROW_COLUMNS
-        rows = selectors.indicator_list_rows(self.params.filter_queryset(selectors.indicator_base()))
-        return Response([dict(zip(columns, row, strict=True)) for row in rows])
+        return document_once(request, lambda: [
+            dict(zip(columns, row, strict=True))
+            for row in selectors.indicator_list_rows(self.params.filter_queryset(selectors.indicator_base()))])
 
 
 @extend_schema(tags=["indicators"], summary="One indicator with its releases and availability",
@@ -60,11 +62,14 @@ class IndicatorListView(ParamsMixin, generics.ListAPIView):
                responses={200: s.IndicatorDetailSerializer, 404: OpenApiResponse(description="Unknown slug.")})
 class IndicatorDetailView(ParamsMixin, APIView):
     def get(self, request, slug: str):
-        indicator = selectors.indicator_get(slug=slug)
-        if indicator is None:
-            raise NotFound(f"No indicator {slug!r}; see /api/v1/indicators/.", slug=slug)
-        indicator.availability = selectors.availability(indicator)
-        return Response(s.IndicatorDetailSerializer(indicator).data)
+        def document() -> dict:
+            indicator = selectors.indicator_get(slug=slug)
+            if indicator is None:
+                raise NotFound(f"No indicator {slug!r}; see /api/v1/indicators/.", slug=slug)
+            indicator.availability = selectors.availability(indicator)
+            return s.IndicatorDetailSerializer(indicator).data
+
+        return document_once(request, document)
 
 
 @extend_schema(tags=["indicators"], summary="List periods",
@@ -75,8 +80,9 @@ class PeriodListView(ParamsMixin, APIView):
 
     def get(self, request):
         columns = selectors.PERIOD_ROW_COLUMNS
-        rows = selectors.period_rows(selectors.period_list(indicator=self.cleaned["indicator"]))
-        return Response([dict(zip(columns, row, strict=True)) for row in rows])
+        return document_once(request, lambda: [
+            dict(zip(columns, row, strict=True))
+            for row in selectors.period_rows(selectors.period_list(indicator=self.cleaned["indicator"]))])
 
 
 def _encode_cursor(key: tuple[int, int, int]) -> str:

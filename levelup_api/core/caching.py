@@ -22,7 +22,8 @@ from django.core.cache import caches
 from django.db import connection
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import get_conditional_response, patch_vary_headers
-from django.utils.http import http_date, parse_etags
+from django.utils.http import http_date, parse_etags, urlencode
+from rest_framework.response import Response
 
 from . import notify
 from .errors import error_response
@@ -99,7 +100,7 @@ def rendered_once(key: str, build: Callable[[], object]) -> HttpResponse:
     (settings.LEVELUP["PROFILE_CACHE"]); later requests get the same bytes without touching the
     database. An error raised by `build()` is never cached."""
     cache = caches["profiles"] if settings.LEVELUP["PROFILE_CACHE"] else None
-    versioned = f"json:{data_version()!r}:{key}"
+    versioned = f"json:{data_version()!r}:{key}" if cache is not None else None
     body = cache.get(versioned) if cache is not None else None
     if body is None:
         body = build()
@@ -108,6 +109,18 @@ def rendered_once(key: str, build: Callable[[], object]) -> HttpResponse:
         if cache is not None:
             cache.set(versioned, body)
     return HttpResponse(body, content_type=ORJSONRenderer.media_type)
+
+
+def document_once(request, build: Callable[[], object]) -> HttpResponse:
+    """rendered_once for a read whose JSON document depends only on its path and its parameters
+    (declared, so already checked: an unknown one is a 400 before this), not on who asks or the
+    host: the catalogues (area types, vintages, indicators, periods, missions) and mission
+    progress. Any other format than JSON (the browsable API) is rendered afresh."""
+    renderer = getattr(request, "accepted_renderer", None)
+    if renderer is not None and renderer.format != "json":
+        return Response(build())
+    query = sorted((k, v) for k, values in request.GET.lists() if k != "format" for v in values)
+    return rendered_once(f"{request.path}?{urlencode(query)}", build)
 
 
 # /api/v1/custom-areas/<id>/ and everything below it (Django's uuid converter: lower-case hex).

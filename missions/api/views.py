@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from geographies.api.views import get_area, not_found_area
 from indicators.aggregation import SUMMARIES_IN_JSON, area_summaries
 from indicators.models import Indicator
-from levelup_api.core.caching import rendered_once
+from levelup_api.core.caching import document_once, rendered_once
 from levelup_api.core.errors import BadParameter, NotFound
 from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
 from levelup_api.core.rest import ParamsMixin
@@ -92,9 +92,12 @@ CODE = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, descrip
 class MissionListView(ParamsMixin, APIView):
     @extend_schema(operation_id="v1_missions_list")
     def get(self, request):
-        missions = list(mission_queryset().order_by("number"))
-        national = selectors.national_latest({x.indicator_id for m in missions for x in m.metrics.all()})
-        return Response([mission_body(m, national) for m in missions])
+        def document() -> list[dict]:
+            missions = list(mission_queryset().order_by("number"))
+            national = selectors.national_latest({x.indicator_id for m in missions for x in m.metrics.all()})
+            return [mission_body(m, national) for m in missions]
+
+        return document_once(request, document)
 
 
 @extend_schema(tags=["missions"], summary="One mission", parameters=[NUMBER],
@@ -102,9 +105,11 @@ class MissionListView(ParamsMixin, APIView):
                responses={200: MissionSerializer, 404: OpenApiResponse(description="No such mission.")})
 class MissionDetailView(ParamsMixin, APIView):
     def get(self, request, number: int):
-        mission = _mission(number)
-        national = selectors.national_latest([x.indicator_id for x in mission.metrics.all()])
-        return Response(mission_body(mission, national))
+        def document() -> dict:
+            mission = _mission(number)
+            return mission_body(mission, selectors.national_latest([x.indicator_id for x in mission.metrics.all()]))
+
+        return document_once(request, document)
 
 
 @extend_schema(
@@ -125,15 +130,17 @@ class MissionProgressView(ParamsMixin, APIView):
     params_class = ProgressParams
 
     def get(self, request, number: int):
-        mission = _mission(number)
-        progress = selectors.mission_progress(mission=mission, vintage=selectors.areas_vintage(**self.cleaned))
-        if request.accepted_renderer.format == "csv":
-            rows = [{"mission": number, "indicator": m["indicator"], "kind": t["kind"], "period": g["period"],
-                     "period_iso": g["period_iso"], "gap": g["gap"], "status": t["status"]}
-                    for m in progress["metrics"] for t in m["targets"] for g in t.get("gap_series", [])]
-            return _csv(rows, ["mission", "indicator", "kind", "period", "period_iso", "gap", "status"],
-                        f"mission-{number}-progress.csv")
-        return Response(progress)
+        def document() -> dict:
+            return selectors.mission_progress(mission=_mission(number), vintage=selectors.areas_vintage(**self.cleaned))
+
+        if request.accepted_renderer.format != "csv":
+            return document_once(request, document)
+        progress = document()
+        rows = [{"mission": number, "indicator": m["indicator"], "kind": t["kind"], "period": g["period"],
+                 "period_iso": g["period_iso"], "gap": g["gap"], "status": t["status"]}
+                for m in progress["metrics"] for t in m["targets"] for g in t.get("gap_series", [])]
+        return _csv(rows, ["mission", "indicator", "kind", "period", "period_iso", "gap", "status"],
+                    f"mission-{number}-progress.csv")
 
 
 @extend_schema(

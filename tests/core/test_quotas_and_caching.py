@@ -9,6 +9,8 @@ import time
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from levelup_api.core import counters, quotas
 from levelup_api.core.models import ApiKey
@@ -54,6 +56,50 @@ def test_graphql_counts_against_the_same_quota(client):
     assert with_key.status_code == 200 and with_key["X-RateLimit-Limit"] == "600"
     assert client.post("/graphql", query, content_type="application/json",
                        HTTP_X_API_KEY="bad.key").status_code == 401
+
+
+# Each with what a repeat costs: nothing, or the lookup that checks a parameter naming a type,
+# an indicator or a vintage (the parameter layer's, before the view).
+CATALOGUES = [("/api/v1/area-types/", 0), ("/api/v1/vintages/?type=LAD", 1), ("/api/v1/indicators/?q=pay", 0),
+              ("/api/v1/indicators/gross-median-weekly-pay/", 0),
+              ("/api/v1/periods/?indicator=gross-median-weekly-pay", 1), ("/api/v1/missions/", 0),
+              ("/api/v1/missions/7/", 0), ("/api/v1/missions/7/progress/?area_type=LAD&vintage=LAD23", 1)]
+
+
+@pytest.mark.parametrize(("url", "repeat"), CATALOGUES)
+def test_catalogue_documents_are_rendered_once_per_data_version(client, settings, monkeypatch,
+                                                                 django_assert_num_queries, url, repeat):
+    """The documents that change only with the data come from the process's cache for the same
+    path and parameters until the data version moves; errors and the browsable API never do."""
+    from django.core.cache import caches
+
+    import levelup_api.core.caching
+
+    fresh = client.get(url)
+    assert fresh.status_code == 200
+    settings.LEVELUP = {**settings.LEVELUP, "PROFILE_CACHE": True}
+    caches["profiles"].clear()
+    version = [1.0]
+    monkeypatch.setattr(levelup_api.core.caching, "data_version", lambda: version[0])
+    assert client.get(url).json() == fresh.json()
+    with django_assert_num_queries(repeat):
+        again = client.get(url)
+    assert again.json() == fresh.json() and again["Content-Type"] == "application/json"
+    version[0] = 2.0
+    with CaptureQueriesContext(connection) as built:
+        assert client.get(url).json() == fresh.json()
+    assert len(built.captured_queries) > 0  # a new data version: built again
+    page = client.get(url, HTTP_ACCEPT="text/html")
+    if page["Content-Type"].startswith("text/html"):  # the browsable API, where the view offers it
+        assert b"<html" in page.content[:2000]
+
+
+def test_catalogue_errors_are_not_kept(client, settings):
+    settings.LEVELUP = {**settings.LEVELUP, "PROFILE_CACHE": True}
+    for _ in range(2):
+        assert client.get("/api/v1/indicators/no-such-indicator/").status_code == 404
+        assert client.get("/api/v1/missions/13/").status_code == 404
+    assert client.get("/api/v1/vintages/?type=LAD").json() != client.get("/api/v1/vintages/?type=LSOA").json()
 
 
 @levelup(HTTP_CACHING=True)
