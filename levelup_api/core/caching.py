@@ -26,6 +26,7 @@ from django.utils.http import http_date, parse_etags, urlencode
 from rest_framework.response import Response
 
 from . import notify
+from .compression import MIN_LENGTH, accepts_gzip, gzip_response, gzipped
 from .errors import error_response
 from .renderers import ORJSONRenderer
 
@@ -93,22 +94,31 @@ def data_version_iso() -> str:
     return datetime.datetime.fromtimestamp(data_version(), tz=datetime.UTC).isoformat()
 
 
-def rendered_once(key: str, build: Callable[[], object]) -> HttpResponse:
+def rendered_once(key: str, build: Callable[[], object], request=None) -> HttpResponse:
     """The JSON document `build()` returns (a document, or JSON bytes already written, say by
     PostgreSQL), rendered once per data version and `key` (say which resource; never the raw query
     string, which a client could vary without end) and kept in this process's profile cache
-    (settings.LEVELUP["PROFILE_CACHE"]); later requests get the same bytes without touching the
-    database. An error raised by `build()` is never cached."""
+    (settings.LEVELUP["PROFILE_CACHE"]) with its gzip, compressed once; later requests get the same
+    bytes (compressed, for a `request` that accepts gzip) without touching the database. An error
+    raised by `build()` is never cached."""
     cache = caches["profiles"] if settings.LEVELUP["PROFILE_CACHE"] else None
     versioned = f"json:{data_version()!r}:{key}" if cache is not None else None
-    body = cache.get(versioned) if cache is not None else None
-    if body is None:
+    kept = cache.get(versioned) if cache is not None else None
+    if kept is None:
         body = build()
         if not isinstance(body, bytes):
             body = ORJSONRenderer().render(body)
-        if cache is not None:
-            cache.set(versioned, body)
-    return HttpResponse(body, content_type=ORJSONRenderer.media_type)
+        if cache is None:
+            return HttpResponse(body, content_type=ORJSONRenderer.media_type)
+        kept = (body, gzipped(body) if len(body) >= MIN_LENGTH else None)
+        cache.set(versioned, kept)
+    body, compressed = kept
+    response = HttpResponse(body, content_type=ORJSONRenderer.media_type)
+    if compressed is not None and request is not None:
+        patch_vary_headers(response, ("Accept-Encoding",))
+        if accepts_gzip(request) and len(compressed) < len(body):
+            gzip_response(response, compressed)
+    return response
 
 
 def document_once(request, build: Callable[[], object]) -> HttpResponse:
@@ -120,7 +130,7 @@ def document_once(request, build: Callable[[], object]) -> HttpResponse:
     if renderer is not None and renderer.format != "json":
         return Response(build())
     query = sorted((k, v) for k, values in request.GET.lists() if k != "format" for v in values)
-    return rendered_once(f"{request.path}?{urlencode(query)}", build)
+    return rendered_once(f"{request.path}?{urlencode(query)}", build, request)
 
 
 # /api/v1/custom-areas/<id>/ and everything below it (Django's uuid converter: lower-case hex).

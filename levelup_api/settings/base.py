@@ -56,7 +56,7 @@ MIDDLEWARE = [
     # Content-Security-Policy on every response (settings below); HTML pages use its nonce.
     "csp.middleware.CSPMiddleware",
     # Large JSON and CSV bodies compress ~5-10x; public data, so no secret to leak (BREACH).
-    "django.middleware.gzip.GZipMiddleware",
+    "levelup_api.core.compression.GZipMiddleware",
     # Serves admin and API-docs assets under gunicorn without a separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "levelup_api.core.middleware.RejectNulBytesMiddleware",
@@ -170,6 +170,10 @@ LEVELUP = {
     # the process (a hundredth of its quota at most; levelup_api.core.counters). 1: one round trip
     # per request.
     "QUOTA_LEASE": int(os.environ.get("LEVELUP_QUOTA_LEASE", "100")),
+    # gzip level of bodies compressed per request (levelup_api.core.compression; kept documents are
+    # compressed once at 6).
+    "GZIP_LEVEL": int(os.environ.get("LEVELUP_GZIP_LEVEL", "1")),
+    "API_KEY_CACHE_SECONDS": float(os.environ.get("LEVELUP_API_KEY_CACHE_SECONDS", "30")),
     # HTTP caching: ETags from the data version, pushed by PostgreSQL to a listener thread per
     # process (LISTEN/NOTIFY on the primary); while that is not connected (or with
     # LEVELUP_DATA_VERSION_LISTEN=off), re-read at most every DATA_VERSION_SECONDS.

@@ -182,7 +182,7 @@ class AreaProfileView(ParamsMixin, APIView):
                     "indicators": selectors.area_profile(area=area, level=level),
                     "deprivation_summaries": area_summaries(area=area)}
 
-        return rendered_once(f"profile:{code.strip().upper()}:{level:g}:{summaries:d}", document)
+        return rendered_once(f"profile:{code.strip().upper()}:{level:g}:{summaries:d}", document, request)
 
 
 @extend_schema(
