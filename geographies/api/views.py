@@ -200,10 +200,13 @@ class AreaListView(ParamsMixin, generics.ListAPIView):
 )
 class AreaDetailView(ParamsMixin, APIView):
     def get(self, request, code: str):
-        area = selectors.area_detail(code=code)
-        if area is None:
-            raise not_found_area(code)
-        return Response(area_detail_body(area, request))
+        def document() -> dict:
+            area = selectors.area_detail(code=code)
+            if area is None:
+                raise not_found_area(code)
+            return area_detail_body(area, request)
+
+        return document_once(request, document)
 
 
 @extend_schema(

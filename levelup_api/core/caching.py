@@ -122,15 +122,16 @@ def rendered_once(key: str, build: Callable[[], object], request=None) -> HttpRe
 
 
 def document_once(request, build: Callable[[], object]) -> HttpResponse:
-    """rendered_once for a read whose JSON document depends only on its path and its parameters
-    (declared, so already checked: an unknown one is a 400 before this), not on who asks or the
-    host: the catalogues (area types, vintages, indicators, periods, missions) and mission
-    progress. Any other format than JSON (the browsable API) is rendered afresh."""
+    """rendered_once for a read whose JSON document depends only on its URL (the host too, for the
+    links it holds) and its parameters (declared, so already checked: an unknown one is a 400
+    before this), not on who asks: the catalogues (area types, vintages, indicators, periods,
+    missions), mission progress and an area's document. Any other format than JSON (the browsable
+    API) is rendered afresh."""
     renderer = getattr(request, "accepted_renderer", None)
     if renderer is not None and renderer.format != "json":
         return Response(build())
     query = sorted((k, v) for k, values in request.GET.lists() if k != "format" for v in values)
-    return rendered_once(f"{request.path}?{urlencode(query)}", build, request)
+    return rendered_once(f"{request.scheme}://{request.get_host()}{request.path}?{urlencode(query)}", build, request)
 
 
 # /api/v1/custom-areas/<id>/ and everything below it (Django's uuid converter: lower-case hex).

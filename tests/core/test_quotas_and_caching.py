@@ -63,7 +63,8 @@ def test_graphql_counts_against_the_same_quota(client):
 CATALOGUES = [("/api/v1/area-types/", 0), ("/api/v1/vintages/?type=LAD", 1), ("/api/v1/indicators/?q=pay", 0),
               ("/api/v1/indicators/gross-median-weekly-pay/", 0),
               ("/api/v1/periods/?indicator=gross-median-weekly-pay", 1), ("/api/v1/missions/", 0),
-              ("/api/v1/missions/7/", 0), ("/api/v1/missions/7/progress/?area_type=LAD&vintage=LAD23", 1)]
+              ("/api/v1/missions/7/", 0), ("/api/v1/missions/7/progress/?area_type=LAD&vintage=LAD23", 1),
+              ("/api/v1/areas/E06000009/", 0), ("/api/v1/areas/E07000026/", 0)]
 
 
 @pytest.mark.parametrize(("url", "repeat"), CATALOGUES)
@@ -99,6 +100,9 @@ def test_catalogue_errors_are_not_kept(client, settings):
     for _ in range(2):
         assert client.get("/api/v1/indicators/no-such-indicator/").status_code == 404
         assert client.get("/api/v1/missions/13/").status_code == 404
+        assert client.get("/api/v1/areas/E99999999/").status_code == 404
+    here, there = client.get("/api/v1/areas/E06000009/"), client.get("/api/v1/areas/E06000009/", HTTP_HOST="testserver:8000")
+    assert here.json()["links"] != there.json()["links"]  # the links are the host's
     assert client.get("/api/v1/vintages/?type=LAD").json() != client.get("/api/v1/vintages/?type=LSOA").json()
 
 
