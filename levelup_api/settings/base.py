@@ -165,7 +165,6 @@ LEVELUP = {
     "QUOTAS_ENABLED": os.environ.get("LEVELUP_QUOTAS", "on") != "off",
     "REDIS_URL": REDIS_URL,
     "REDIS_PREFIX": os.environ.get("LEVELUP_REDIS_PREFIX", "levelup:"),
-    "API_KEY_CACHE_SECONDS": float(os.environ.get("LEVELUP_API_KEY_CACHE_SECONDS", "30")),
     # Up to this many of a busy client's requests are counted in one Redis round trip and spent in
     # the process (a hundredth of its quota at most; levelup_api.core.counters). 1: one round trip
     # per request.
