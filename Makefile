@@ -12,20 +12,24 @@ THREADS ?= 4
 GUNICORN_LIMITS := --limit-request-line 8190
 # GraphiQL's scripts and styles, served from here (levelup_api.core vendor_graphiql), not from a CDN.
 GRAPHIQL := levelup_api/core/static/vendor/graphiql
+# The explorer's browser libraries (MapLibre GL JS; axe-core for the browser tests only), installed by
+# `npm ci` at the versions of explorer/vendor/package-lock.json and served from here, not from a CDN.
+EXPLORER_VENDOR := explorer/static/explorer/vendor
+NPM_MODULES := explorer/vendor/node_modules
 
-.PHONY: run test install db redis migrate load serve lint bench bench-scale load-test clean-db help graphiql
+.PHONY: run test install db redis migrate load serve lint bench bench-scale load-test clean-db help graphiql explorer-vendor chromium
 
 help:
 	@echo "make run   - install, prepare PostgreSQL+PostGIS, load the real data, serve on http://$(HOST):$(PORT)"
 	@echo "make test  - install, prepare the database server, run the whole test suite"
 	@echo "make bench - run every benchmark under bench/ and rewrite docs/benchmarks.md with the figures"
 
-run: load graphiql
+run: load graphiql explorer-vendor
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo "Serving on http://$(HOST):$(PORT)/api/v1/  (docs: /api/docs/, GraphQL: /graphql, admin: /admin/)"
 	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) --worker-class gthread $(GUNICORN_LIMITS) --access-logfile -
 
-test: db lint
+test: db lint explorer-vendor chromium
 	$(BIN)/python -m pytest --ds=levelup_api.settings.test
 
 install: $(VENV)/.installed
@@ -43,6 +47,23 @@ $(GRAPHIQL)/.vendored: requirements.txt | install
 	$(BIN)/python manage.py vendor_graphiql
 	touch $@
 
+explorer-vendor: $(EXPLORER_VENDOR)/.vendored
+
+# npm ci (no install scripts) into explorer/vendor/node_modules, then the files the pages load, with
+# their licences, into the static folder (both gitignored). The tests read axe-core from node_modules.
+$(EXPLORER_VENDOR)/.vendored: explorer/vendor/package.json explorer/vendor/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to vendor MapLibre GL JS and axe-core (apt-get install npm)" >&2; exit 1; }
+	cd explorer/vendor && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(EXPLORER_VENDOR) && mkdir -p $(EXPLORER_VENDOR)/maplibre-gl
+	cp $(NPM_MODULES)/maplibre-gl/dist/maplibre-gl-csp.js $(NPM_MODULES)/maplibre-gl/dist/maplibre-gl-csp-worker.js \
+	   $(NPM_MODULES)/maplibre-gl/dist/maplibre-gl.css $(NPM_MODULES)/maplibre-gl/dist/LICENSE.txt $(EXPLORER_VENDOR)/maplibre-gl/
+	test -s $(NPM_MODULES)/axe-core/axe.min.js && test -s $(NPM_MODULES)/axe-core/LICENSE
+	touch $@
+
+# Debian's Chromium for the browser tests (tests/explorer/), installed with apt-get when missing.
+chromium:
+	bash scripts/ensure_chromium.sh
+
 db: install redis
 	bash scripts/ensure_db.sh
 
@@ -58,7 +79,7 @@ load: migrate
 	$(BIN)/python manage.py load_indicators
 	$(BIN)/python manage.py load_missions
 
-serve: graphiql redis
+serve: graphiql explorer-vendor redis
 	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) --worker-class gthread $(GUNICORN_LIMITS) --access-logfile -
 
 lint: install

@@ -6,10 +6,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from levelup_api.core.graphql_limits import LimitedGraphQLView
 from levelup_api.core.health import healthz, readyz
-from levelup_api.core.views import ApiRootView, HomeView, MetricsView, PingView
+from levelup_api.core.views import ApiRootView, MetricsView, PingView
 
 urlpatterns = [
-    path("", HomeView.as_view(), name="home"),
+    # The explorer's pages: the home page (name "home") and /areas/{code}/ (explorer/urls.py).
+    path("", include("explorer.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     # Same name as django_prometheus.urls; who may read it is LEVELUP["METRICS"].

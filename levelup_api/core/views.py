@@ -1,4 +1,4 @@
-"""The service's front doors (the home page, the API root) and the answers Django gives when no
+"""The service's front door for clients (the API root; the home page is the explorer's) and the answers Django gives when no
 view can: unmatched routes, bad requests, server errors, and /metrics behind its setting."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.views.generic import TemplateView
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -104,21 +103,6 @@ class ApiRootView(APIView):
             "quotas": {"enabled": settings.LEVELUP["QUOTAS_ENABLED"], "header": "X-API-Key",
                        "tiers": dict(settings.LEVELUP["QUOTAS"])},
         })
-
-
-class HomeView(TemplateView):
-    """A small page at / until a web explorer exists."""
-
-    template_name = "levelup/home.html"
-
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "title": settings.SPECTACULAR_SETTINGS["TITLE"],
-                "licence": LICENCE, "links": [
-                    ("API root", reverse("api-root"), "every resource, the data version and the quotas, in JSON"),
-                    ("Documentation", reverse("swagger-ui"), "Swagger UI, to try each endpoint"),
-                    ("OpenAPI schema", reverse("schema"), "the OpenAPI 3 document"),
-                    ("GraphQL", reverse("graphql"), "GraphiQL in a browser; POST queries to the same address"),
-                ]}
 
 
 class PingView(APIView):

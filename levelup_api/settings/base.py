@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "geographies",
     "indicators",
     "missions",
+    "explorer",
 ]
 
 MIDDLEWARE = [

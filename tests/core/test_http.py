@@ -16,6 +16,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from explorer import views as explorer_views
 from geographies.api import urls as geography_urls
 from geographies.models import CustomArea
 from indicators.api import urls as indicator_urls
@@ -148,7 +149,7 @@ def test_a_500_outside_the_api_is_a_page_for_a_browser(monkeypatch):
     def broken(self, **kwargs):
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr(views.HomeView, "get_context_data", broken)
+    monkeypatch.setattr(explorer_views.HomeView, "get_context_data", broken)
     page = Client(raise_request_exception=False).get("/", HTTP_ACCEPT="text/html")
     assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
     assert page["X-Request-ID"].encode() in page.content and b"internal detail" not in page.content
