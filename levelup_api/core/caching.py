@@ -98,9 +98,11 @@ def rendered_once(key: str, build: Callable[[], object], request=None) -> HttpRe
     """The JSON document `build()` returns (a document, or JSON bytes already written, say by
     PostgreSQL), rendered once per data version and `key` (say which resource; never the raw query
     string, which a client could vary without end) and kept in this process's profile cache
-    (settings.LEVELUP["PROFILE_CACHE"]) with its gzip, compressed once; later requests get the same
-    bytes (compressed, for a `request` that accepts gzip) without touching the database. An error
-    raised by `build()` is never cached."""
+    (settings.LEVELUP["PROFILE_CACHE"]); later requests get the same bytes without touching the
+    database, and from the second request of a `request` that accepts gzip, its gzip, compressed
+    once (the first is compressed per request, as any body, by compression.GZipMiddleware: a
+    document asked for once costs no slow compression). An error raised by `build()` is never
+    cached."""
     cache = caches["profiles"] if settings.LEVELUP["PROFILE_CACHE"] else None
     versioned = f"json:{data_version()!r}:{key}" if cache is not None else None
     kept = cache.get(versioned) if cache is not None else None
@@ -108,15 +110,19 @@ def rendered_once(key: str, build: Callable[[], object], request=None) -> HttpRe
         body = build()
         if not isinstance(body, bytes):
             body = ORJSONRenderer().render(body)
-        if cache is None:
-            return HttpResponse(body, content_type=ORJSONRenderer.media_type)
-        kept = (body, gzipped(body) if len(body) >= MIN_LENGTH else None)
-        cache.set(versioned, kept)
+        if cache is not None:
+            cache.set(versioned, (body, None))
+        return HttpResponse(body, content_type=ORJSONRenderer.media_type)
     body, compressed = kept
     response = HttpResponse(body, content_type=ORJSONRenderer.media_type)
-    if compressed is not None and request is not None:
-        patch_vary_headers(response, ("Accept-Encoding",))
-        if accepts_gzip(request) and len(compressed) < len(body):
+    if request is None or len(body) < MIN_LENGTH:
+        return response
+    patch_vary_headers(response, ("Accept-Encoding",))
+    if accepts_gzip(request):
+        if compressed is None:
+            compressed = gzipped(body)
+            cache.set(versioned, (body, compressed))
+        if len(compressed) < len(body):
             gzip_response(response, compressed)
     return response
 
