@@ -145,10 +145,7 @@ class AreaFilterSet(Params):
         )
 
     def filter_q(self, qs, name, value):
-        value = value.strip()
-        if not value:
-            return qs
-        return qs.filter(Q(code__istartswith=value) | Q(name__icontains=value))
+        return selectors.area_search(qs, q=value)
 
     @property
     def errors(self):
@@ -156,13 +153,23 @@ class AreaFilterSet(Params):
 
 
 class AreaListParams(AreaFilterSet):
-    """`/areas/`: the filters, and pages."""
+    """`/areas/`: the filters, and pages; with `q`, the best matches first (selectors.area_search_ranked).
+    GraphQL's `areas` keeps code order, which its compiled SQL states (geographies/graphql_sql.py)."""
 
+    q = StringParam(method="filter_q", help_text="Search: a code prefix (E0800; ended codes too) or part of the name "
+                                                 "(case-insensitive). Best matches first: an exact code or name, then "
+                                                 "codes and names that start with it, then the rest; within each, "
+                                                 "larger areas first (a district before its LSOAs), then by name.")
     page = page_param()
     page_size = page_size_param(default=settings.LEVELUP["DEFAULT_PAGE_SIZE"], maximum=settings.LEVELUP["MAX_PAGE_SIZE"])
 
     class Meta(AreaFilterSet.Meta):
         fields = [*AreaFilterSet.Meta.fields, "page", "page_size"]
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        q = self.form.cleaned_data.get("q")
+        return selectors.area_search_ranked(queryset, q=q) if q else queryset
 
 
 class VintageFilterSet(Params):

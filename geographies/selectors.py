@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 import orjson
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import DatabaseError, connection
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
+from django.db.models import Case, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Value, When, Window
+from django.db.models.functions import JSONObject, Lower
 
 from levelup_api.core.caching import data_version
 from levelup_api.core.params import ParameterError
@@ -75,14 +77,53 @@ def area_vintage_codes() -> ArraySubquery:
         .values("vintage__code"))
 
 
+def area_replaced_by() -> Case:
+    """For an area whose code has ended (active_to passed: the list's `terminated`), the areas that
+    replaced it as [{"code", "name"}], by date then code; None for a live code, which costs no probe.
+    Unchanged rows that carry a code over are history, not a successor (as in area_prefetch)."""
+    successors = ArraySubquery(
+        AreaChange.objects.filter(predecessor=OuterRef("pk")).exclude(successor=OuterRef("pk"))
+        .order_by("effective_date", "successor__code")
+        .values(replaced_by=JSONObject(code="successor__code", name="successor__name")))
+    return Case(When(active_to__lt=date.today(), then=successors), default=None)
+
+
 def area_list_rows(qs: QuerySet[Area]) -> QuerySet:
-    """Tuples of AREA_ROW_COLUMNS for the areas of `qs`, in its order: one statement, whatever the
-    number of areas. The vintages come as an array of ids from the membership index alone (joining
-    and sorting the vintages for each area was most of a list's time); vintage_codes_of turns them
-    into codes in area_vintage_codes' order."""
+    """Tuples of AREA_ROW_COLUMNS for the areas of `qs`, in its order, then what replaced an ended
+    code (area_replaced_by): one statement, whatever the number of areas. The vintages come as an
+    array of ids from the membership index alone (joining and sorting the vintages for each area was
+    most of a list's time); vintage_codes_of turns them into codes in area_vintage_codes' order."""
     ids = ArraySubquery(AreaMembership.objects.filter(area=OuterRef("pk")).values("vintage_id"))
-    return qs.annotate(vintage_ids=ids).values_list(
-        "code", "name", "name_cy", "area_type__code", "entity", "active_from", "active_to", "vintage_ids")
+    return qs.annotate(vintage_ids=ids, replaced_by=area_replaced_by()).values_list(
+        "code", "name", "name_cy", "area_type__code", "entity", "active_from", "active_to", "vintage_ids",
+        "replaced_by")
+
+
+def area_search(qs: QuerySet[Area], *, q: str) -> QuerySet[Area]:
+    """The areas of `qs` a search for `q` finds: a code that starts with it (ended codes too) or a
+    name that holds it, case-insensitively."""
+    q = q.strip()
+    return qs.filter(Q(code__istartswith=q) | Q(name__icontains=q)) if q else qs
+
+
+def area_search_ranked(qs: QuerySet[Area], *, q: str) -> QuerySet[Area]:
+    """The areas of `qs` (area_search's, for `q`) best first: an exact code or name, then a code or
+    name that starts with `q`, then the rest. Within each, larger areas first: the areas that share
+    a name go together, ranked by the largest type among them (a country before a region before a
+    district ... before an LSOA), then by name; among namesakes the GSS-coded area comes first
+    (the district of Manchester, E08000003, before the ITL3 region Manchester, TLD33, which is the
+    same land under a larger type), then the larger type, then the code. So `q=manchest` lists the
+    district before Manchester 018A, and `q=E0700002` the four Cumbrian districts that ended."""
+    q = q.strip()
+    if not q:
+        return qs
+    tier = Case(When(Q(code__iexact=q) | Q(name__iexact=q), then=Value(0)),
+                When(Q(code__istartswith=q) | Q(name__istartswith=q), then=Value(1)), default=Value(2))
+    return qs.annotate(
+        search_tier=tier,
+        search_level=Window(Max("area_type__level"), partition_by=[tier, Lower("name")]),
+        search_not_gss=Case(When(entity="", then=Value(1)), default=Value(0)),
+    ).order_by("search_tier", "-search_level", Lower("name"), "search_not_gss", "-area_type__level", "code")
 
 
 # vintage id -> (its place in area_vintage_codes' order, its code), read once per data version.

@@ -55,6 +55,23 @@ class AreaListSerializer(serializers.ModelSerializer):
         return [m.vintage.code for m in area.memberships.all()]
 
 
+class ReplacedBySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AreaListItemSerializer(AreaListSerializer):
+    """A row of an area list (`/areas/`, `/areas/{code}/children/`)."""
+
+    successors = ReplacedBySerializer(
+        many=True, required=False,
+        help_text="Only in the row of an ended code (`status` terminated): the areas that replaced it, by date "
+                  "(empty when none is recorded); /areas/{code}/ gives the change type and date.")
+
+    class Meta(AreaListSerializer.Meta):
+        fields = [*AreaListSerializer.Meta.fields, "successors"]
+
+
 class ParentSerializer(serializers.ModelSerializer):
     vintage = serializers.CharField(source="child_vintage.code", help_text="The vintage of this area the link belongs to.")
     parent_vintage = serializers.CharField(source="parent_vintage.code")
@@ -165,7 +182,7 @@ class ChildrenResponseSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = AreaListSerializer(many=True)
+    results = AreaListItemSerializer(many=True)
 
 
 def polygonal_geometry_schema(description: str, position: dict | None = None, ring: dict | None = None) -> dict:

@@ -74,12 +74,19 @@ def area_status(active_to: date | None) -> str:
 
 
 def area_list_items(rows) -> list[dict]:
-    """s.AreaListSerializer's document from selectors.area_list_rows' tuples."""
+    """s.AreaListItemSerializer's document from selectors.area_list_rows' tuples: an ended code's row
+    also says what replaced it (`successors`); a live code's has exactly AreaListSerializer's fields."""
     today = date.today()
-    return [{"code": code, "name": name, "name_cy": name_cy, "type": type_code, "entity": entity,
-             "status": "terminated" if active_to and active_to < today else "live",
-             "active_from": active_from, "active_to": active_to, "vintages": selectors.vintage_codes_of(vintage_ids)}
-            for code, name, name_cy, type_code, entity, active_from, active_to, vintage_ids in rows]
+    items = []
+    for code, name, name_cy, type_code, entity, active_from, active_to, vintage_ids, replaced_by in rows:
+        ended = bool(active_to and active_to < today)
+        item = {"code": code, "name": name, "name_cy": name_cy, "type": type_code, "entity": entity,
+                "status": "terminated" if ended else "live", "active_from": active_from, "active_to": active_to,
+                "vintages": selectors.vintage_codes_of(vintage_ids)}
+        if ended:
+            item["successors"] = replaced_by or []
+        items.append(item)
+    return items
 
 
 _CHANGE_LABELS = {c.value: c.label for c in ChangeType}
@@ -158,13 +165,15 @@ class VintageListView(ParamsMixin, generics.ListAPIView):
     tags=["geographies"], summary="List and search areas",
     description=(
         "Areas filtered by type, vintage, parent (all descendants, at any depth), the date they were in "
-        "force, and a code or name search. Ordered by code, paginated with a total count. With `format=csv` "
+        "force, and a code or name search. Ordered by code (with `q`, best matches first: exact, then "
+        "starting with it, then the rest, larger areas first), paginated with a total count. An ended code's row "
+        "also names what replaced it (`successors`). With `format=csv` "
         "(or `Accept: text/csv`) the whole result comes back as one streamed CSV file, unpaginated."
     ),
-    responses={200: s.AreaListSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR, 400: ERRORS[400]},
+    responses={200: s.AreaListItemSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR, 400: ERRORS[400]},
 )
 class AreaListView(ParamsMixin, generics.ListAPIView):
-    serializer_class = s.AreaListSerializer
+    serializer_class = s.AreaListItemSerializer
     filter_backends = []
     params_class = AreaListParams
     pagination_class = PageNumberPagination

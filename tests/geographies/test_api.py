@@ -328,3 +328,55 @@ def test_area_list_as_csv_is_complete_and_unpaginated(api):
 def test_csv_errors_are_still_json(api):
     response = api.get("/api/v1/areas/", {"vintage": "NOPE", "format": "csv"})
     assert response.status_code == 400 and response.json()["parameter"] == "vintage"
+
+
+# -- search: best matches first, ended codes with what replaced them ------------------------------
+LIST_ROW = ["code", "name", "name_cy", "type", "entity", "status", "active_from", "active_to", "vintages"]
+
+
+def test_a_search_puts_exact_then_prefix_then_other_matches_larger_areas_first(api, django_assert_num_queries):
+    with django_assert_num_queries(2):  # the count, the page
+        body = api.get("/api/v1/areas/", {"q": "manchest"}).json()
+    rows = body["results"]
+    assert body["count"] == len(rows) > 300
+    codes = [r["code"] for r in rows]
+    # The district first (not Manchester 018A), then its namesake the ITL3 region: GSS codes first.
+    assert rows[0] == {**rows[0], "code": "E08000003", "name": "Manchester", "type": "LAD"}
+    assert codes[1] == "TLD33"
+    # Larger areas first within the names that start with the search: MSOAs before their LSOAs.
+    assert codes.index("E02001062") < codes.index("E01005061")  # Manchester 018 before Manchester 018A
+    assert rows[codes.index("E01005061")]["name"] == "Manchester 018A"
+    # Names that only contain it come after every name that starts with it.
+    starts = [i for i, r in enumerate(rows) if r["name"].lower().startswith("manchest")]
+    assert codes.index("E47000001") > max(starts) and rows[codes.index("E47000001")]["name"] == "Greater Manchester"
+    # An exact name comes before names it starts: the district, then York 001 ... after the region.
+    york = [r["code"] for r in api.get("/api/v1/areas/", {"q": "York", "page_size": 5}).json()["results"]]
+    assert york[:3] == ["E06000014", "TLE21", "E12000003"]  # York, York (ITL3), Yorkshire and The Humber
+    # The order is the same whatever the case, and a page is a slice of it.
+    assert [r["code"] for r in api.get("/api/v1/areas/", {"q": "MANCHEST", "page_size": 10, "page": 2}).json()[
+        "results"]] == codes[10:20]
+
+
+def test_a_code_search_finds_ended_codes_and_says_what_replaced_them(api):
+    cumbria = api.get("/api/v1/areas/", {"q": "e0700002"}).json()["results"]
+    assert [(r["code"], r["name"], r["status"], r["successors"]) for r in cumbria] == [
+        ("E07000026", "Allerdale", "terminated", [{"code": "E06000063", "name": "Cumberland"}]),
+        ("E07000027", "Barrow-in-Furness", "terminated", [{"code": "E06000064", "name": "Westmorland and Furness"}]),
+        ("E07000028", "Carlisle", "terminated", [{"code": "E06000063", "name": "Cumberland"}]),
+        ("E07000029", "Copeland", "terminated", [{"code": "E06000063", "name": "Cumberland"}]),
+    ]
+    assert list(cumbria[0]) == [*LIST_ROW, "successors"]
+    # The 2023 mergers in North Yorkshire and Somerset, by exact code.
+    for code, name, successor in (("E07000163", "Craven", ("E06000065", "North Yorkshire")),
+                                  ("E07000187", "Mendip", ("E06000066", "Somerset"))):
+        [row] = api.get("/api/v1/areas/", {"q": code}).json()["results"]
+        assert (row["name"], row["active_to"], row["successors"]) == (
+            name, "2023-03-31", [{"code": successor[0], "name": successor[1]}])
+    # A live code's row is as it was; the exact code comes first among those it starts.
+    [cumberland] = api.get("/api/v1/areas/", {"q": "E06000063"}).json()["results"]
+    assert list(cumberland) == LIST_ROW and cumberland["status"] == "live"
+    # Lists of children say it too: the North West's districts of 2022 include the ended ones.
+    children = api.get("/api/v1/areas/E12000002/children/", {"vintage": "LAD22"}).json()["results"]
+    ended = {r["code"]: r["successors"] for r in children if r["status"] == "terminated"}
+    assert ended["E07000026"] == [{"code": "E06000063", "name": "Cumberland"}] and len(ended) == 6
+    assert all("successors" not in r for r in children if r["status"] == "live")
