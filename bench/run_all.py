@@ -48,6 +48,7 @@ BENCHMARKS = (
     Bench("graphql_limits", ("bench/graphql_limits.py",)),
     Bench("ingest_iod2025", ("bench/ingest_iod2025.py",)),
     Bench("profiles", ("bench/profiles.py",)),
+    Bench("tiles", ("bench/tiles.py",)),
     Bench("load", ("bench/load.py",)),
     Bench("observations", ("bench/observations.py",), scale=True),
     Bench("aggregate", ("bench/aggregate.py",), scale=True),

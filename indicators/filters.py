@@ -278,6 +278,32 @@ class PeriodListParams(Params):
 
 
 
+class TileForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        for name in ("indicator", "period"):
+            data[name] = (data.get(name) or "").strip() or None
+        if data["period"] and not data["indicator"]:
+            self.add_error("period", "a period goes with `indicator`: the period of its values")
+        return data
+
+
+class TileParams(Params):
+    """`/tiles/{vintage}/{z}/{x}/{y}.mvt` and its `legend.json`: an optional indicator to colour the
+    areas by. One indicator and one period: a tile is one map layer. Both are resolved (and cached
+    for the data version) by indicators.tiles, so that a tile costs no statement for them."""
+
+    indicator = StringParam(help_text="Indicator slug (see /api/v1/indicators/): each area's current value for it, "
+                                      "its confidence limits, rank and class (decile or quintile) join the "
+                                      "feature's properties. Without it the tile carries only codes and names.")
+    period = StringParam(help_text="With `indicator`: one period, as ISO 8601 (2021-04-01/P1Y), a label (2021/22), a "
+                                   "year that starts one period only, `latest` (the default: the newest period "
+                                   "with a value for an area of the vintage) or `latest-N`.")
+
+    class Meta:
+        form = TileForm
+
+
 class AreaObservationsParams(Params):
     """GraphQL `Area.observations`: an area's current values (its siblings' fetched with them)."""
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import tiles, views
 
 urlpatterns = [
     path("indicators/", views.IndicatorListView.as_view(), name="indicator-list"),
@@ -11,4 +11,7 @@ urlpatterns = [
          name="custom-area-observations"),
     path("periods/", views.PeriodListView.as_view(), name="period-list"),
     path("observations/", views.ObservationListView.as_view(), name="observation-list"),
+    # z, x and y as strings: the view refuses a bad one with a 400 naming it (a converter would 404).
+    path("tiles/<str:vintage>/<str:z>/<str:x>/<str:y>.mvt", tiles.TileView.as_view(), name="tile"),
+    path("tiles/<str:vintage>/legend.json", tiles.TileLegendView.as_view(), name="tile-legend"),
 ]
