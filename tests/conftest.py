@@ -11,6 +11,14 @@ from rest_framework.test import APIClient
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from django.db import connection
+
+    # pytest-django sets up the test database only when a collected test asks for the database; a
+    # session of tests that only reach it through the live server (the fuzzer) must not load into,
+    # or serve, the development database (tests/live_server.py names the test database).
+    if not connection.settings_dict["NAME"].startswith("test"):
+        pytest.fail("no test database is set up for this session: mark the tests that use the live server "
+                    "with pytest.mark.django_db")
     with django_db_blocker.unblock():
         call_command("load_geographies", stdout=StringIO())
         call_command("load_indicators", stdout=StringIO())

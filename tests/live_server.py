@@ -41,8 +41,14 @@ def database_url() -> str:
     from django.db import connection
 
     settings = connection.settings_dict
-    return (f"postgis://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
-            f"/{settings['NAME']}")
+    # The test database's name, whether or not this process has switched its connection to it yet
+    # (a session whose tests never ask for the database still has its settings on the real one,
+    # and a server started then would serve, and a fuzzer write to, the development database).
+    name = settings["NAME"]
+    test_name = connection.creation._get_test_db_name()
+    if name != test_name and not name.startswith("test_"):
+        name = test_name
+    return f"postgis://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{name}"
 
 
 @contextlib.contextmanager

@@ -24,6 +24,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+# The fuzzer reaches the database only through the live server, which serves the test database:
+# this mark makes pytest-django set it up even when the file runs on its own.
+pytestmark = pytest.mark.django_db
+
 EXAMPLES = int(os.environ.get("LEVELUP_FUZZ_EXAMPLES", "200"))
 MIN_CASES = min(200, EXAMPLES)
 CONTINUE = os.environ.get("LEVELUP_FUZZ_CONTINUE") == "1"
