@@ -19,6 +19,9 @@ urlpatterns = [
     # Counted like any API request, with no data: the floor of bench/endpoints.py and bench/load.py.
     path("api/ping", PingView.as_view(), name="api-ping"),
     path("api/", RedirectView.as_view(pattern_name="api-root"), name="api"),
+    # Vector tiles are served under the API (quotas, errors, caching): /tiles/... is the short name.
+    path("tiles/<path:rest>", RedirectView.as_view(url="/api/v1/tiles/%(rest)s", permanent=True, query_string=True),
+         name="tiles-short"),
     path("api/v1/", ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include("geographies.api.urls")),
     path("api/v1/", include("indicators.api.urls")),

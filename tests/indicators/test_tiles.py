@@ -257,3 +257,9 @@ def test_a_tile_with_an_indicator_is_one_statement_with_quota_key_and_data_versi
     with django_assert_num_queries(0):  # the legend of that map: nothing left to read
         assert api.get("/api/v1/tiles/LSOA21/legend.json", {"indicator": IMD_SCORE},
                        HTTP_X_API_KEY=key).json()["areas"] == 33755
+
+
+def test_the_short_tiles_address_sends_to_the_api(client):
+    moved = client.get("/tiles/LAD23/10/503/329.mvt", {"indicator": "gross-median-weekly-pay"})
+    assert moved.status_code == 301
+    assert moved["Location"] == "/api/v1/tiles/LAD23/10/503/329.mvt?indicator=gross-median-weekly-pay"
