@@ -3,7 +3,7 @@ return the same areas in the same order with the same number of queries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -92,7 +92,7 @@ def area_list_rows(qs: QuerySet[Area]) -> QuerySet:
     """Tuples of AREA_ROW_COLUMNS for the areas of `qs`, in its order, then what replaced an ended
     code (area_replaced_by): one statement, whatever the number of areas. The vintages come as an
     array of ids from the membership index alone (joining and sorting the vintages for each area was
-    most of a list's time); vintage_codes_of turns them into codes in area_vintage_codes' order."""
+    most of a list's time); vintage_codes_namer turns them into codes in area_vintage_codes' order."""
     ids = ArraySubquery(AreaMembership.objects.filter(area=OuterRef("pk")).values("vintage_id"))
     return qs.annotate(vintage_ids=ids, replaced_by=area_replaced_by()).values_list(
         "code", "name", "name_cy", "area_type__code", "entity", "active_from", "active_to", "vintage_ids",
@@ -130,15 +130,26 @@ def area_search_ranked(qs: QuerySet[Area], *, q: str) -> QuerySet[Area]:
 _vintage_order: dict[str, object] = {"version": None, "of": {}}
 
 
-def vintage_codes_of(ids: list[int]) -> list[str]:
-    """Vintage codes for vintage ids, in area_vintage_codes' order (oldest first; ties by type,
-    smallest first, then code)."""
+def vintage_codes_namer() -> Callable[[list[int]], list[str]]:
+    """A function giving vintage codes for vintage ids, in area_vintage_codes' order (oldest first;
+    ties by type, smallest first, then code): the order read once per data version, the data
+    version once per call of this (once per list, not per row)."""
     version, of = data_version(), _vintage_order["of"]
-    if _vintage_order["version"] != version or not all(i in of for i in ids):
-        rows = Vintage.objects.order_by("effective_from", "area_type__level", "code").values_list("id", "code")
-        of = _vintage_order["of"] = {pk: (n, code) for n, (pk, code) in enumerate(rows)}
-        _vintage_order["version"] = version
-    return [code for _, code in sorted(of[i] for i in ids)]
+    if _vintage_order["version"] != version:
+        of = _vintage_order_read(version)
+
+    def codes(ids: list[int]) -> list[str]:
+        found = of if all(i in of for i in ids) else _vintage_order_read(version)  # a vintage new to this process
+        return [code for _, code in sorted(found[i] for i in ids)]
+
+    return codes
+
+
+def _vintage_order_read(version: float) -> dict[int, tuple[int, str]]:
+    rows = Vintage.objects.order_by("effective_from", "area_type__level", "code").values_list("id", "code")
+    of = _vintage_order["of"] = {pk: (n, code) for n, (pk, code) in enumerate(rows)}
+    _vintage_order["version"] = version
+    return of
 
 
 # One area's whole document in one statement: its row, and each relation as an array built in
@@ -233,48 +244,49 @@ def area_get(*, code: str, relations: set[str] | frozenset[str] | None = None) -
     return qs.filter(code=code.strip().upper()).first()
 
 
-def _relation_prefetches() -> dict[str, Prefetch]:
-    return {
-        "vintages": Prefetch(
-            "memberships",
-            # Ties (LAD21 and UTLA21 took effect on one day) by type, smallest first, then code: the
-            # order never depends on the plan, and GraphQL's compiled SQL (graphql_sql.py) says the same.
-            queryset=AreaMembership.objects.select_related("vintage__area_type").order_by(
-                "vintage__effective_from", "vintage__area_type__level", "vintage__code"),
-        ),
-        "parents": Prefetch(
-            "parent_links",
-            queryset=AreaLink.objects.select_related("parent", "child_vintage", "parent_vintage__area_type")
-            .order_by("child_vintage__effective_from", "parent_vintage__area_type__level", "parent_vintage__effective_from",
-                      "child_vintage__area_type__level", "child_vintage__code", "parent_vintage__code"),
-        ),
-        # Unchanged rows whose code carries over (LSOA U rows) are history, not predecessors.
-        "predecessors": Prefetch(
-            "predecessor_changes",
-            queryset=AreaChange.objects.exclude(predecessor_id=F("successor_id"))
-            .select_related("predecessor__area_type").order_by("effective_date", "predecessor__code"),
-        ),
-        "successors": Prefetch(
-            "successor_changes",
-            queryset=AreaChange.objects.exclude(successor_id=F("predecessor_id"))
-            .select_related("successor__area_type").order_by("effective_date", "successor__code"),
-        ),
-        "boundary_vintages": Prefetch(
-            "boundaries",
-            queryset=Boundary.objects.defer("geom").select_related("vintage").order_by(
-                "vintage__effective_from", "vintage__area_type__level", "vintage__code"),
-        ),
-    }
+# Each relation's Prefetch, made when asked for (building all five querysets for every area read
+# cost more than the read of an area without relations).
+_RELATION_PREFETCHES: dict[str, Callable[[], Prefetch]] = {
+    "vintages": lambda: Prefetch(
+        "memberships",
+        # Ties (LAD21 and UTLA21 took effect on one day) by type, smallest first, then code: the
+        # order never depends on the plan, and GraphQL's compiled SQL (graphql_sql.py) says the same.
+        queryset=AreaMembership.objects.select_related("vintage__area_type").order_by(
+            "vintage__effective_from", "vintage__area_type__level", "vintage__code"),
+    ),
+    "parents": lambda: Prefetch(
+        "parent_links",
+        queryset=AreaLink.objects.select_related("parent", "child_vintage", "parent_vintage__area_type")
+        .order_by("child_vintage__effective_from", "parent_vintage__area_type__level", "parent_vintage__effective_from",
+                  "child_vintage__area_type__level", "child_vintage__code", "parent_vintage__code"),
+    ),
+    # Unchanged rows whose code carries over (LSOA U rows) are history, not predecessors.
+    "predecessors": lambda: Prefetch(
+        "predecessor_changes",
+        queryset=AreaChange.objects.exclude(predecessor_id=F("successor_id"))
+        .select_related("predecessor__area_type").order_by("effective_date", "predecessor__code"),
+    ),
+    "successors": lambda: Prefetch(
+        "successor_changes",
+        queryset=AreaChange.objects.exclude(successor_id=F("predecessor_id"))
+        .select_related("successor__area_type").order_by("effective_date", "successor__code"),
+    ),
+    "boundary_vintages": lambda: Prefetch(
+        "boundaries",
+        queryset=Boundary.objects.defer("geom").select_related("vintage").order_by(
+            "vintage__effective_from", "vintage__area_type__level", "vintage__code"),
+    ),
+}
 
 
-AREA_RELATIONS = frozenset(_relation_prefetches())
+AREA_RELATIONS = frozenset(_RELATION_PREFETCHES)
 
 
 def area_prefetch(qs: QuerySet[Area], *, relations: set[str] | frozenset[str]) -> QuerySet[Area]:
     """Eager-load the named relations (vintages, parents, predecessors, successors, boundary_vintages):
     one extra query each, whatever the number of areas."""
-    prefetches = _relation_prefetches()
-    return qs.select_related("area_type").prefetch_related(*(prefetches[r] for r in relations if r in prefetches))
+    return qs.select_related("area_type").prefetch_related(
+        *(_RELATION_PREFETCHES[r]() for r in relations if r in _RELATION_PREFETCHES))
 
 
 def area_detail_queryset() -> QuerySet[Area]:

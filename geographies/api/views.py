@@ -76,13 +76,13 @@ def area_status(active_to: date | None) -> str:
 def area_list_items(rows) -> list[dict]:
     """s.AreaListItemSerializer's document from selectors.area_list_rows' tuples: an ended code's row
     also says what replaced it (`successors`); a live code's has exactly AreaListSerializer's fields."""
-    today = date.today()
+    today, vintage_codes = date.today(), selectors.vintage_codes_namer()
     items = []
     for code, name, name_cy, type_code, entity, active_from, active_to, vintage_ids, replaced_by in rows:
         ended = bool(active_to and active_to < today)
         item = {"code": code, "name": name, "name_cy": name_cy, "type": type_code, "entity": entity,
                 "status": "terminated" if ended else "live", "active_from": active_from, "active_to": active_to,
-                "vintages": selectors.vintage_codes_of(vintage_ids)}
+                "vintages": vintage_codes(vintage_ids)}
         if ended:
             item["successors"] = replaced_by or []
         items.append(item)
