@@ -53,6 +53,16 @@ KEY_HEADER = "X-API-Key"
 KEYS_FILE = ROOT / ".bench" / "api-keys.json"
 
 
+def app_session_options() -> str:
+    """The session settings the app sets on its connections (levelup_api/settings/base.py: the
+    planner's random page cost), for a benchmark's raw connection: its SQL limit is then planned as
+    the app's statements are."""
+    sys.path.insert(0, str(ROOT))
+    from levelup_api.settings.base import DATABASES
+
+    return DATABASES["default"]["OPTIONS"]["options"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -66,7 +66,8 @@ import orjson
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SERVE_ARGS, SETTINGS, HttpClient, bench_api_key, bench_key_tier, free_port, gunicorn_serving  # noqa: E402, I001
+from common import (  # noqa: E402, I001
+    SERVE_ARGS, SETTINGS, HttpClient, app_session_options, bench_api_key, bench_key_tier, free_port, gunicorn_serving)
 from point_lookup import command_line, cpu_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +111,7 @@ class Op:
     status: int = 200
     single: bool = False  # a request about one area: p50 / floor ≤ 4
     check: Callable[[dict], str] | None = None  # the answer's document -> "" or what is wrong
+    json: bool = True  # a JSON answer (else bytes, a vector tile, whose limit is its statement alone)
     undo: Callable[[], object] | None = None  # after the captured request: remove what it wrote (so it can be replayed)
     samples: list[float] = field(default_factory=list)  # HTTP, ms
     limit_samples: list[float] = field(default_factory=list)  # SQL + orjson, ms
@@ -127,6 +129,11 @@ class Op:
 
 def get(path: str, **query) -> Request:
     return Request("GET", f"{path}?{urlencode(query)}" if query else path)
+
+
+def tile(path: str, **query) -> Request:
+    """A vector tile, asked for as a map library asks (its media type)."""
+    return Request("GET", f"{path}?{urlencode(query)}", headers={"Accept": "application/vnd.mapbox-vector-tile"})
 
 
 def graphql(query: str, variables: dict | None = None) -> Request:
@@ -225,6 +232,12 @@ def operations(values: dict) -> list[Op]:
         Op(f"profiles of the 12 districts below {COUNTY} (LAD23)", "v1_profiles_retrieve",
            lambda i: get("/api/v1/profiles/", parent=COUNTY, type="LAD", vintage="LAD23")),
         Op("vintages of LAD", "v1_vintages_list", lambda i: get("/api/v1/vintages/", type="LAD")),
+        Op(f"tile LSOA21 8/126/82 with {LSOA_INDICATORS[0]} (4,779 LSOAs)", "v1_tiles_retrieve",
+           lambda i: tile("/api/v1/tiles/LSOA21/8/126/82.mvt", indicator=LSOA_INDICATORS[0]), json=False),
+        Op(f"tile LAD23 10/503/329 (Blackpool) with {LAD_INDICATOR}", "v1_tiles_retrieve",
+           lambda i: tile("/api/v1/tiles/LAD23/10/503/329.mvt", indicator=LAD_INDICATOR), json=False),
+        Op(f"tile legend LSOA21 {LSOA_INDICATORS[0]}", "v1_tiles_legend_retrieve",
+           lambda i: get("/api/v1/tiles/LSOA21/legend.json", indicator=LSOA_INDICATORS[0])),
         Op(f"GraphQL: {MANCHESTER}'s 295 LSOA21s x 3 aliased indicators", "graphql",
            lambda i: graphql(CHILDREN_X3, {"code": MANCHESTER, **dict(zip(("imd", "income", "population"),
                                                                              LSOA_INDICATORS, strict=True))}), check=expect_children_x3(295)),
@@ -319,7 +332,7 @@ def capture(client, op: Op) -> None:
             continue  # once per connection, not per request
         op.statements.append((sql, params, many, text))
     op.writes = any(s[0].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for s in op.statements)
-    op.document = orjson.loads(body)
+    op.document = orjson.loads(body) if op.json else body
     if op.undo is not None:
         op.undo()
 
@@ -437,7 +450,8 @@ def limit_call(conn: psycopg.Connection, op: Op) -> float:
     conn.execute(f"SET plan_cache_mode = {op.plan_mode}")
     start = time.perf_counter()
     replay(conn, op)
-    orjson.dumps(op.document)
+    if op.json:
+        orjson.dumps(op.document)
     return (time.perf_counter() - start) * 1000
 
 
@@ -494,6 +508,10 @@ def verify(op: Op, status: int, body: bytes, i: int) -> None:
         return
     if status != op.status:
         op.wrong = f"{op.make(i).method} {op.make(i).path} -> {status}: {body[:200]!r}"
+        return
+    if not op.json:  # a vector tile: the bytes the in-process request got
+        if body != op.document:
+            op.wrong = f"the HTTP and in-process bodies differ ({len(body):,} and {len(op.document):,} bytes)"
         return
     try:
         document = orjson.loads(body)
@@ -619,7 +637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     database_url = f"postgis://{PG_SERVER}/{args.database}"
     key = bench_api_key(database=database_url)
     tier, rate = bench_key_tier(database=database_url)
-    with psycopg.connect(f"postgresql://{PG_SERVER}/{args.database}", autocommit=True) as conn:
+    with psycopg.connect(f"postgresql://{PG_SERVER}/{args.database}", autocommit=True,
+                         options=app_session_options()) as conn:
         values = draw_values(conn, args.seed)
         say("django.setup() in-process (quotas on, the same key)")
         client = setup_django(args.database, key)
@@ -655,7 +674,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 unmeasured = [o for o in documented if o not in written]
                 ops = [op for op in ops if op.operation == "graphql" or op.operation in documented]
                 say(f"capturing the SQL of {len(ops)} requests in-process")
-                with psycopg.connect(f"postgresql://{PG_SERVER}/{args.database}", autocommit=True) as replay_conn:
+                with psycopg.connect(f"postgresql://{PG_SERVER}/{args.database}", autocommit=True,
+                         options=app_session_options()) as replay_conn:
                     for op in ops:
                         capture(client, op)
                         if op.wrong:

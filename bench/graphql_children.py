@@ -59,7 +59,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import postgraphile  # noqa: E402
-from common import free_port, gunicorn_serving  # noqa: E402
+from common import app_session_options, free_port, gunicorn_serving  # noqa: E402
 from point_lookup import command_line, cpu_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -365,7 +365,8 @@ def run(args: argparse.Namespace, started: float) -> Report:
     typename_body = orjson.dumps({"query": TYPENAME})
     params = {"area": args.area, "area_type": AREA_TYPE, "slugs": args.slugs}
 
-    with psycopg.connect(f"postgresql://{PG_SERVER}/{args.database}", autocommit=True) as conn:
+    with psycopg.connect(f"postgresql://{PG_SERVER}/{args.database}", autocommit=True,
+                         options=app_session_options()) as conn:
         check_inputs(conn, args.area, args.slugs)
         info = machine(conn)
         cursor = conn.cursor()

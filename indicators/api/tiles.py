@@ -106,6 +106,7 @@ class TileView(ParamsMixin, APIView):
     params_class = TileParams
     schema = TileSchema()
 
+    @extend_schema(operation_id="v1_tiles_retrieve")
     def get(self, request, vintage: str, z: str, x: str, y: str):
         z, x, y = tiles.tile_address(z=z, x=x, y=y)
         found = tile_vintage_or_404(vintage)
@@ -201,6 +202,7 @@ class TileLegendView(ParamsMixin, APIView):
     params_class = TileParams
     schema = TileSchema()
 
+    @extend_schema(operation_id="v1_tiles_legend_retrieve")
     def get(self, request, vintage: str):
         found = tile_vintage_or_404(vintage)
         indicator = self.cleaned["indicator"]
