@@ -1,6 +1,7 @@
 """GET /api/ping: counted like every API request and nothing more (the floor of bench/endpoints.py
 and bench/load.py). No database access is allowed here, so any SQL it ran would fail the test."""
 
+import pytest
 from django.conf import settings
 
 from tests.builders import levelup
@@ -15,6 +16,7 @@ def test_ping_is_counted_then_refused_and_runs_no_sql(client, fresh_counters):
     assert client.get("/api/ping").status_code == 429
 
 
+@pytest.mark.django_db  # the schema lists the vintages that have boundaries (the tiles' path parameter)
 def test_ping_is_not_in_the_schema():
     from drf_spectacular.generators import SchemaGenerator
 
