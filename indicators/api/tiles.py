@@ -102,6 +102,7 @@ def _empty_tile(request) -> HttpResponse:
                404: OpenApiResponse(description="No such vintage, or none with boundaries.")},
 )
 class TileView(ParamsMixin, APIView):
+    quota_scope = "tiles"  # levelup_api.core.quotas: counted apart, LEVELUP["QUOTAS"]["tiles"] a minute
     renderer_classes = [MVTRenderer]
     params_class = TileParams
     schema = TileSchema()
@@ -199,6 +200,7 @@ def legend_body(request, vintage, classes: tiles.TileClasses | None) -> dict:
                404: OpenApiResponse(description="No such vintage, or none with boundaries.")},
 )
 class TileLegendView(ParamsMixin, APIView):
+    quota_scope = "tiles"  # levelup_api.core.quotas: counted apart, LEVELUP["QUOTAS"]["tiles"] a minute
     params_class = TileParams
     schema = TileSchema()
 

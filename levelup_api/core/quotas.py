@@ -127,9 +127,15 @@ class QuotaThrottle(SimpleRateThrottle):
         key = api_key_from(request)  # a bad key is a 401 whether or not quotas are counted
         if not settings.LEVELUP["QUOTAS_ENABLED"]:
             return True
-        self.rate = settings.LEVELUP["QUOTAS"][key.tier if key else "anon"]
+        # A view may be counted apart (`quota_scope`: map tiles, a dozen or two per view of a map,
+        # from browsers that cannot send a key), at its own rate for every client.
+        scope = getattr(view, "quota_scope", None)
+        self.rate = settings.LEVELUP["QUOTAS"][scope or (key.tier if key else "anon")]
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        self.verdict = counter().hit(self.get_cache_key(request, view), self.num_requests, self.duration)
+        bucket = self.get_cache_key(request, view)
+        if scope:
+            bucket = bucket.replace("quota:", f"quota:{scope}:", 1)
+        self.verdict = counter().hit(bucket, self.num_requests, self.duration)
         request._request.levelup_quota = (self.num_requests, self.verdict.remaining,
                                           max(0, int(self.verdict.reset + 0.999)))
         return self.verdict.allowed

@@ -208,7 +208,10 @@ LEVELUP = {
     "GRAPHQL_MAX_FIELDS": 1000,
     "GRAPHQL_MAX_ALIASES": 100,
     "GRAPHQL_MAX_REPEATS": 10,
-    "QUOTAS": {"anon": os.environ.get("LEVELUP_ANON_RATE", "60/min"), "standard": "600/min", "partner": "6000/min"},
+    # "tiles": map tiles (indicators/api/tiles.py `quota_scope`), counted apart and at one rate for
+    # every client, key or none: a browser panning a map asks for a dozen or two at a time.
+    "QUOTAS": {"anon": os.environ.get("LEVELUP_ANON_RATE", "60/min"), "standard": "600/min", "partner": "6000/min",
+               "tiles": os.environ.get("LEVELUP_TILES_RATE", "3000/min")},
     # Custom areas: at most this many small areas, and a drawn polygon at most this large.
     "CUSTOM_AREA_MAX_MEMBERS": 5000,
     # Replicas: how often a replica's health is checked per process, and the lag it may have.

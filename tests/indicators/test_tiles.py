@@ -7,6 +7,7 @@ import math
 
 import mapbox_vector_tile
 import pytest
+from django.conf import settings
 from shapely.geometry import Point, shape
 
 from indicators import tiles
@@ -249,7 +250,7 @@ def test_a_tile_with_an_indicator_is_one_statement_with_quota_key_and_data_versi
         with django_assert_num_queries(1):
             answer = api.get(path, {"indicator": IMD_SCORE}, HTTP_X_API_KEY=key)
         assert answer.status_code == 200 and answer["ETag"].startswith('W/"')
-        assert (answer["X-RateLimit-Limit"], answer["X-RateLimit-Remaining"]) == ("600", str(598 - n))
+        assert (answer["X-RateLimit-Limit"], answer["X-RateLimit-Remaining"]) == ("3000", str(2998 - n))  # tiles' own
     x, y = tile_of(*MANCHESTER_TOWN_HALL, 12)
     with django_assert_num_queries(1):  # a neighbouring tile of the same map
         assert api.get(f"/api/v1/tiles/LSOA21/12/{x + 1}/{y}.mvt", {"indicator": IMD_SCORE},
@@ -263,3 +264,19 @@ def test_the_short_tiles_address_sends_to_the_api(client):
     moved = client.get("/tiles/LAD23/10/503/329.mvt", {"indicator": "gross-median-weekly-pay"})
     assert moved.status_code == 301
     assert moved["Location"] == "/api/v1/tiles/LAD23/10/503/329.mvt?indicator=gross-median-weekly-pay"
+
+
+@pytest.mark.usefixtures("fresh_counters")
+@levelup(QUOTAS_ENABLED=True, QUOTAS={**settings.LEVELUP["QUOTAS"], "anon": "2/min", "tiles": "4/min"})
+def test_tiles_are_counted_apart_so_a_map_does_not_spend_the_api_quota(client):
+    """A browser on the explorer sends no key: its tiles have their own count and rate, so panning
+    a map neither spends nor is stopped by the anonymous API quota, and the tiles' own limit holds."""
+    path = "/api/v1/tiles/LAD23/10/503/329.mvt"
+    for n in range(4):
+        answer = client.get(path, HTTP_ACCEPT="application/vnd.mapbox-vector-tile")
+        assert answer.status_code == 200
+        assert (answer["X-RateLimit-Limit"], answer["X-RateLimit-Remaining"]) == ("4", str(3 - n))
+    assert client.get(path, HTTP_ACCEPT="application/vnd.mapbox-vector-tile").status_code == 429
+    assert client.get("/api/v1/tiles/LAD23/legend.json").status_code == 429  # the same count as the tiles
+    area = client.get("/api/v1/areas/E06000009/")
+    assert area.status_code == 200 and area["X-RateLimit-Remaining"] == "1"  # the API's own, untouched
