@@ -49,6 +49,7 @@ BENCHMARKS = (
     Bench("ingest_iod2025", ("bench/ingest_iod2025.py",)),
     Bench("profiles", ("bench/profiles.py",)),
     Bench("tiles", ("bench/tiles.py",)),
+    Bench("explorer_browser", ("bench/explorer_browser.py",)),
     Bench("load", ("bench/load.py",)),
     Bench("observations", ("bench/observations.py",), scale=True),
     Bench("aggregate", ("bench/aggregate.py",), scale=True),
