@@ -510,16 +510,7 @@
       });
   }
 
-  function bounds(geojson) {
-    var box = [Infinity, Infinity, -Infinity, -Infinity];
-    (function walk(c) {
-      if (typeof c[0] === "number") {
-        box[0] = Math.min(box[0], c[0]); box[1] = Math.min(box[1], c[1]);
-        box[2] = Math.max(box[2], c[0]); box[3] = Math.max(box[3], c[1]);
-      } else { for (var i = 0; i < c.length; i++) walk(c[i]); }
-    })(geojson.geometry.coordinates);
-    return [[box[0], box[1]], [box[2], box[3]]];
-  }
+  var bounds = window.levelupBounds;  // explorer.js
 
   // The area found, outlined dashed: its source is added when a search finds one (an empty GeoJSON
   // source would cost the worker a job per tile of every map), and again after a new style.

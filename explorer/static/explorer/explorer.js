@@ -1,3 +1,17 @@
+// For the pages' maps (area-map.js, explore.js; this file is loaded first on every page): the
+// [[west, south], [east, north]] box of a GeoJSON feature, for MapLibre's fitBounds.
+window.levelupBounds = function (feature) {
+  "use strict";
+  var box = [Infinity, Infinity, -Infinity, -Infinity];
+  (function walk(c) {
+    if (typeof c[0] === "number") {
+      box[0] = Math.min(box[0], c[0]); box[1] = Math.min(box[1], c[1]);
+      box[2] = Math.max(box[2], c[0]); box[3] = Math.max(box[3], c[1]);
+    } else { for (var i = 0; i < c.length; i++) walk(c[i]); }
+  })(feature.geometry.coordinates);
+  return [[box[0], box[1]], [box[2], box[3]]];
+};
+
 // The explorer's pages: the Welsh-name toggle. Every element with data-name-cy shows that name
 // (marked lang="cy") while the toggle is pressed; the choice is remembered in this browser.
 (function () {
