@@ -238,6 +238,15 @@ def fetch(port: int, path: str, *, method: str = "GET", body: bytes | None = Non
 
 
 # -- the server ---------------------------------------------------------------------------------
+def ping_ready(port: int) -> None:
+    """A `ready` check for gunicorn_serving: the floor view answers 200 (the API is up, with its
+    key check and quota)."""
+    with HttpClient(port, timeout=5) as client:
+        status, _ = client.get("/api/ping")
+        if status != 200:
+            raise OSError(f"/api/ping -> {status}")
+
+
 @contextmanager
 def gunicorn_serving(port: int, *, ready: Callable[[int], object], args: Sequence[str] = ("-w", "2"),
                      env: dict[str, str] | None = None, quotas: bool | None = None,

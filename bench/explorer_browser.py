@@ -37,7 +37,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SERVE_ARGS, HttpClient, bench_api_key, free_port, gunicorn_serving  # noqa: E402
+from common import SERVE_ARGS, bench_api_key, free_port, gunicorn_serving, ping_ready  # noqa: E402
 from point_lookup import command_line  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,13 +58,6 @@ def maps(args) -> list[tuple[str, str, float]]:
         query = {"indicator": args.lsoa_indicator, "vintage": "LSOA21", "z": zoom, "lat": CENTRE[0], "lon": CENTRE[1]}
         out.append((f"National LSOA21, {args.lsoa_indicator}, zoom {zoom}", "/explore/?" + urlencode(query), 4000.0))
     return out
-
-
-def ready(port: int) -> None:
-    with HttpClient(port, timeout=5) as client:
-        status, _ = client.get("/api/ping")
-        if status != 200:
-            raise OSError(f"/api/ping -> {status}")
 
 
 def one_run(browser, base: str, path: str, key: str) -> dict:
@@ -124,7 +117,7 @@ def main() -> int:
     key = bench_api_key(database=database)
     started = time.perf_counter()
     results, failures = [], []
-    with gunicorn_serving(free_port(), env=env, args=SERVE_ARGS, ready=ready, api_key=key) as port, \
+    with gunicorn_serving(free_port(), env=env, args=SERVE_ARGS, ready=ping_ready, api_key=key) as port, \
             sync_playwright() as playwright:
         base = f"http://127.0.0.1:{port}"
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SERVE_ARGS, HttpClient, free_port, gunicorn_serving  # noqa: E402
+from common import SERVE_ARGS, HttpClient, free_port, gunicorn_serving, ping_ready  # noqa: E402
 from point_lookup import command_line  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,13 +48,6 @@ def app_tiles(database: str):
     from indicators import tiles
 
     return tiles
-
-
-def ready(port: int) -> None:
-    with HttpClient(port, timeout=5) as client:
-        status, _ = client.get("/api/ping")
-        if status != 200:
-            raise OSError(f"/api/ping -> {status}")
 
 
 def features(body: bytes) -> int | None:
@@ -95,7 +88,7 @@ def main() -> int:
     failures = []
     results = []
     with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{args.database}", autocommit=True) as db, \
-            gunicorn_serving(free_port(), env=env, args=SERVE_ARGS, ready=ready) as port:
+            gunicorn_serving(free_port(), env=env, args=SERVE_ARGS, ready=ping_ready) as port:
         db.execute("SET plan_cache_mode = force_generic_plan")  # as every server connection (geographies.apps)
         client = HttpClient(port)
         for label, sql, params, url, target in cases:
