@@ -88,7 +88,7 @@ lint: install
 	@echo "import-linter (the app graph, contracts in pyproject.toml):"
 	$(BIN)/lint-imports --no-cache
 
-bench: load
+bench: load graphiql explorer-vendor chromium
 	$(BIN)/python -m pip install -q -r requirements-bench.txt
 	$(BIN)/python bench/run_all.py
 

@@ -21,6 +21,7 @@ from geographies.api.views import area_status
 from geographies.models import AreaType, ChangeType
 from indicators.aggregation import Summary, area_summaries
 from indicators.models import Indicator
+from levelup_api.core.caching import rendered_once
 from levelup_api.core.params import ParameterError
 from levelup_api.core.views import LICENCE
 from missions import selectors as missions
@@ -114,13 +115,40 @@ def not_found_page(request, code: str) -> HttpResponse:
     }, status=404)
 
 
+PAGE_CONTENT_TYPE = "text/html; charset=utf-8"
+
+
+class _NotKept(Exception):  # noqa: N818 (not an error: a response that is not kept)
+    """Carries a page's answer out of rendered_once's build when it is not the page (a redirect, a 404)."""
+
+    def __init__(self, response: HttpResponse):
+        super().__init__(response.status_code)
+        self.response = response
+
+
 class AreaView(View):
     """`/areas/{code}/`: an area, its place in the hierarchy and its code history, its boundary and
     children on a map, its profile as a spine chart with the data table, sparklines of the trend,
     the missions scorecard, similar areas and the deprivation summaries, with the downloads. A
-    fixed number of statements whatever the area (tests/explorer/test_pages.py counts them)."""
+    fixed number of statements whatever the area (tests/explorer/test_pages.py counts them). The
+    page is the same for everyone until the data changes, so it is rendered once per data version
+    and kept (levelup_api.core.caching.rendered_once, as the API keeps an area's profile): a repeat
+    costs no statement. Only a 200 is kept; a redirect or a 404 is answered afresh each time."""
 
     def get(self, request, code: str):
+        def build() -> bytes:
+            response = self.render_page(request, code)
+            if response.status_code != 200:
+                raise _NotKept(response)
+            return response.content
+
+        try:
+            return rendered_once(f"page:{request.scheme}://{request.get_host()}{request.path}", build, request,
+                                 content_type=PAGE_CONTENT_TYPE)
+        except _NotKept as answer:
+            return answer.response
+
+    def render_page(self, request, code: str) -> HttpResponse:
         detail = geo.area_detail(code=code)
         if detail is None:
             return not_found_page(request, code)

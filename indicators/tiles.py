@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 from django import forms
+from django.core.cache import caches
 from django.core.exceptions import EmptyResultSet
 
 from geographies.models import Vintage
@@ -81,8 +82,11 @@ def _kept_get(key: tuple, build):
 
 
 def tile_cache_clear() -> None:
+    """Forget what is kept for tiles: the vintages and classes here, and the tiles' bytes
+    (indicators.api.tiles keeps them in the `tiles` cache)."""
     with _kept_lock:
         _kept.clear()
+    caches["tiles"].clear()
 
 
 def tile_vintage(*, code: str) -> Vintage | None:

@@ -149,3 +149,31 @@ class ProfileFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area_id} × {self.indicator_id} at {self.period_id}"
+
+
+class ProfileSpread(models.Model):
+    """The spread of an indicator's current values at one period across the areas of one type in
+    one country (the code's first letter; "" for all areas of the type, what an area without a
+    country letter is set against): a spine chart's England range. Written beside the profile
+    facts, for each (indicator, period, type) a fact holds, by missions.profile_facts; read by the
+    explorer's area page, so that a page of an LSOA does not sort 33,755 values per indicator."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                                  related_name="+")
+    period = models.ForeignKey("indicators.Period", on_delete=models.DO_NOTHING, db_constraint=False,
+                               db_index=False, related_name="+")
+    area_type = models.ForeignKey("geographies.AreaType", on_delete=models.DO_NOTHING, db_constraint=False,
+                                  db_index=False, related_name="+")
+    country = models.CharField(max_length=1, blank=True)
+    areas = models.IntegerField(help_text="Areas with a value.")
+    low = models.FloatField()
+    q1 = models.FloatField(help_text="25th percentile, interpolated, rounded to the indicator's derived places.")
+    q3 = models.FloatField(help_text="75th percentile, interpolated, rounded to the indicator's derived places.")
+    high = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["indicator", "period", "area_type", "country"],
+                                               name="profilespread_key")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id} at {self.period_id} over type {self.area_type_id} {self.country or '(all)'}"

@@ -12,7 +12,8 @@ SQL: published intervals rescaled by z, Wilson's score interval for percentages,
 approximation for rates (the exact Poisson interval below ten events, whose limits are computed
 once per call by missions.statistics and passed as a table), quintile placement, the chi-squared
 test for trend, interval overlap and monotonic change. tests/missions/test_profile_facts.py checks
-each against missions.statistics row by row."""
+each against missions.statistics row by row. Then the spreads (missions.models.ProfileSpread) of
+the facts' indicators, periods and area types, for the explorer's spine charts."""
 
 from __future__ import annotations
 
@@ -494,6 +495,7 @@ def profile_facts_rebuild(*, indicator_ids: list[int] | None = None) -> int:
         """, [stats.TREND_POINTS])
         cursor.execute(_facts_sql().as_string(cursor.cursor))
         written = cursor.rowcount
+        profile_spreads_rebuild(cursor, scope=None if indicator_ids is None else scope)
         # Fresh statistics, or the planner (guessing thousands of facts an area) reads a dozen
         # areas' profiles by a sequential scan of them all: 500 ms instead of 5.
         cursor.execute("ANALYZE missions_profilefact")
@@ -519,3 +521,40 @@ def _bench() -> sql.Composable:
         LEFT JOIN pf_computed c ON c.key = w.key
     """).format(rounded=_round("c.value", _places("c.method", "i.decimal_places")),
                 places=_places("c.method", "i.decimal_places"))
+
+
+# The spread of each (indicator, period, area type) a fact holds: over the current values of the
+# areas of that type, per country letter and over all of them (GROUPING SETS: one sort a group),
+# as the explorer's spine chart shows it; the quartiles rounded as every derived number is.
+SPREADS_SQL = f"""
+    INSERT INTO missions_profilespread (indicator_id, period_id, area_type_id, country, areas, low, q1, q3, high)
+    SELECT o.indicator_id, o.period_id, a.area_type_id,
+           CASE WHEN grouping(c.letter) = 1 THEN '' ELSE c.letter END, count(*), min(o.value),
+           round((percentile_cont(0.25) WITHIN GROUP (ORDER BY o.value))::numeric,
+                 i.decimal_places + {DERIVED_EXTRA_PLACES})::float8,
+           round((percentile_cont(0.75) WITHIN GROUP (ORDER BY o.value))::numeric,
+                 i.decimal_places + {DERIVED_EXTRA_PLACES})::float8,
+           max(o.value)
+    FROM (SELECT DISTINCT f.indicator_id, f.period_id, a.area_type_id
+          FROM missions_profilefact f JOIN geographies_area a ON a.id = f.area_id
+          WHERE %(scope)s::int[] IS NULL OR f.indicator_id = ANY(%(scope)s::int[])) k
+    JOIN indicators_observation o ON o.indicator_id = k.indicator_id AND o.period_id = k.period_id
+         AND o.is_current AND o.value IS NOT NULL
+    JOIN geographies_area a ON a.id = o.area_id AND a.area_type_id = k.area_type_id
+    JOIN indicators_indicator i ON i.id = o.indicator_id
+    CROSS JOIN LATERAL (SELECT CASE WHEN left(a.code, 1) IN ('E', 'W', 'S', 'N') THEN left(a.code, 1) END) c(letter)
+    GROUP BY GROUPING SETS ((o.indicator_id, o.period_id, a.area_type_id, i.decimal_places, c.letter),
+                            (o.indicator_id, o.period_id, a.area_type_id, i.decimal_places))
+    HAVING grouping(c.letter) = 1 OR c.letter IS NOT NULL
+"""
+
+
+def profile_spreads_rebuild(cursor, *, scope: list[int] | None) -> int:
+    """Replace the spreads (missions.models.ProfileSpread) of the facts of the indicators in `scope`
+    (all when None), from the facts and observations as they stand. Returns the rows written."""
+    if scope is None:
+        cursor.execute("TRUNCATE missions_profilespread")
+    else:
+        cursor.execute("DELETE FROM missions_profilespread WHERE indicator_id = ANY(%s)", [scope])
+    cursor.execute(SPREADS_SQL, {"scope": scope})
+    return cursor.rowcount

@@ -17,7 +17,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from levelup_api.core.caching import ConditionalGetMiddleware, resource_validators
+from levelup_api.core.caching import ConditionalGetMiddleware, rendered_once, resource_validators
 from levelup_api.core.errors import NotFound
 from levelup_api.core.rest import ParamsMixin
 from levelup_api.core.schema import AutoSchema
@@ -113,10 +113,25 @@ class TileView(ParamsMixin, APIView):
         found = tile_vintage_or_404(vintage)
         indicator = self.cleaned["indicator"]
         classes = tiles.tile_classes(vintage=found, indicator=indicator, period=self.cleaned["period"]) if indicator else None
-        body = tiles.tile_mvt(vintage=found, z=z, x=x, y=y, classes=classes)
-        if not body:
+
+        def build() -> bytes:
+            body = tiles.tile_mvt(vintage=found, z=z, x=x, y=y, classes=classes)
+            if not body:
+                raise _EmptyTile
+            return body
+
+        # Kept per data version under what the tile is of (the period resolved, so `latest` and its
+        # ISO share one entry): a map's repeat of a tile costs no statement. Empty tiles are not kept.
+        layer = f"{classes.indicator_id}@{classes.period_id}" if classes else "-"
+        try:
+            return rendered_once(f"tile:{found.id}/{z}/{x}/{y}/{layer}", build, request, content_type=tiles.MEDIA_TYPE,
+                                 store="tiles")
+        except _EmptyTile:
             return _empty_tile(request)
-        return HttpResponse(body, content_type=tiles.MEDIA_TYPE)
+
+
+class _EmptyTile(Exception):  # noqa: N818 (not an error: a tile with no feature)
+    """Raised by a tile's build when it has no feature: answered with a 204, never kept."""
 
 
 def tile_vintage_or_404(code: str):

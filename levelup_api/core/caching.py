@@ -94,17 +94,20 @@ def data_version_iso() -> str:
     return datetime.datetime.fromtimestamp(data_version(), tz=datetime.UTC).isoformat()
 
 
-def rendered_once(key: str, build: Callable[[], object], request=None) -> HttpResponse:
+def rendered_once(key: str, build: Callable[[], object], request=None, *,
+                  content_type: str = ORJSONRenderer.media_type, store: str = "profiles") -> HttpResponse:
     """The JSON document `build()` returns (a document, or JSON bytes already written, say by
-    PostgreSQL), rendered once per data version and `key` (say which resource; never the raw query
+    PostgreSQL; or, with another `content_type`, the bytes of that type: a page's HTML), rendered
+    once per data version and `key` (say which resource; never the raw query
     string, which a client could vary without end) and kept in this process's profile cache
     (settings.LEVELUP["PROFILE_CACHE"]); later requests get the same bytes without touching the
     database, and from the second request of a `request` that accepts gzip, its gzip, compressed
     once (the first is compressed per request, as any body, by compression.GZipMiddleware: a
     document asked for once costs no slow compression). An error raised by `build()` is never
-    cached."""
-    cache = caches["profiles"] if settings.LEVELUP["PROFILE_CACHE"] else None
-    versioned = f"json:{data_version()!r}:{key}" if cache is not None else None
+    cached. `store` names the cache (settings.CACHES): vector tiles have their own, so that a map's
+    hundreds of tiles never push the profiles out."""
+    cache = caches[store] if settings.LEVELUP["PROFILE_CACHE"] else None
+    versioned = f"kept:{data_version()!r}:{key}" if cache is not None else None
     kept = cache.get(versioned) if cache is not None else None
     if kept is None:
         body = build()
@@ -112,9 +115,9 @@ def rendered_once(key: str, build: Callable[[], object], request=None) -> HttpRe
             body = ORJSONRenderer().render(body)
         if cache is not None:
             cache.set(versioned, (body, None))
-        return HttpResponse(body, content_type=ORJSONRenderer.media_type)
+        return HttpResponse(body, content_type=content_type)
     body, compressed = kept
-    response = HttpResponse(body, content_type=ORJSONRenderer.media_type)
+    response = HttpResponse(body, content_type=content_type)
     if request is None or len(body) < MIN_LENGTH:
         return response
     patch_vary_headers(response, ("Accept-Encoding",))

@@ -4,10 +4,13 @@ pages' Content-Security-Policy allows no other origin and they load nothing from
 
 from __future__ import annotations
 
+import gzip
 import re
 from html import escape
+from unittest.mock import patch
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -86,6 +89,7 @@ def test_the_area_page_costs_a_fixed_small_number_of_statements(client, warm):
     page(client, "/areas/E08000003/")
     counts = {}
     for code in (BLACKPOOL, "E08000003"):  # Blackpool, Manchester: 121 and more indicators each
+        caches["profiles"].clear()  # the kept pages: this counts a page rendered afresh
         with CaptureQueriesContext(connection) as queries:
             page(client, f"/areas/{code}/")
         counts[code] = len(queries)
@@ -94,8 +98,33 @@ def test_the_area_page_costs_a_fixed_small_number_of_statements(client, warm):
 
 def test_the_statement_budget_holds_with_django_assert_max_num_queries(client, warm, django_assert_max_num_queries):
     page(client, f"/areas/{BLACKPOOL}/")
+    caches["profiles"].clear()
     with django_assert_max_num_queries(22):
         page(client, f"/areas/{BLACKPOOL}/")
+
+
+def test_a_page_is_rendered_once_per_data_version_and_then_costs_no_statement(client, warm,
+                                                                            django_assert_num_queries):
+    caches["profiles"].clear()
+    first = page(client, f"/areas/{BLACKPOOL}/")
+    with django_assert_num_queries(0):
+        again = client.get(f"/areas/{BLACKPOOL}/", HTTP_ACCEPT="text/html", HTTP_ACCEPT_ENCODING="gzip")
+    assert again["Content-Type"] == "text/html; charset=utf-8" and again["Content-Encoding"] == "gzip"
+    assert gzip.decompress(again.content).decode() == first
+    assert "Content-Security-Policy" in again  # the headers are the middleware's, on every answer
+    # A new data version (a load or an edit) renders it afresh, once.
+    with patch("levelup_api.core.caching.data_version", return_value=-1.0), \
+            CaptureQueriesContext(connection) as queries:
+        assert page(client, f"/areas/{BLACKPOOL}/") == first
+    assert len(queries) > 5
+    # What is not the page is never kept: the redirect and the 404 answer afresh.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/areas/{BLACKPOOL.lower()}/").status_code == 301
+        page(client, "/areas/E06999999/", 404)
+    with CaptureQueriesContext(connection) as again_queries:
+        assert client.get(f"/areas/{BLACKPOOL.lower()}/").status_code == 301
+        page(client, "/areas/E06999999/", 404)
+    assert len(again_queries) == len(queries) > 0
 
 
 def test_the_sections_link_to_the_api_calls_behind_them(client, warm):

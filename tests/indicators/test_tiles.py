@@ -3,11 +3,14 @@ Blackpool or Manchester shows, where they are drawn, the values and classes they
 observations' own, classed over the whole vintage as the legend says), the empty sea, conditional
 GETs, every refusal naming its parameter, and the statement budget as a server runs a tile."""
 
+import gzip
 import math
 
 import mapbox_vector_tile
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from shapely.geometry import Point, shape
 
 from indicators import tiles
@@ -258,6 +261,28 @@ def test_a_tile_with_an_indicator_is_one_statement_with_quota_key_and_data_versi
     with django_assert_num_queries(0):  # the legend of that map: nothing left to read
         assert api.get("/api/v1/tiles/LSOA21/legend.json", {"indicator": IMD_SCORE},
                        HTTP_X_API_KEY=key).json()["areas"] == 33755
+
+
+@levelup(PROFILE_CACHE=True, DATA_VERSION_SECONDS=3600)  # the version is not re-read mid-test
+def test_a_tile_is_cut_once_per_data_version_and_then_costs_no_statement(api, django_assert_num_queries):
+    path, *_ = url("LSOA21", *MANCHESTER_TOWN_HALL, 8)
+    first = api.get(path, {"indicator": IMD_SCORE})
+    assert len(features(first)) > 1000
+    with django_assert_num_queries(0):
+        again = api.get(path, {"indicator": IMD_SCORE}, HTTP_ACCEPT_ENCODING="gzip")
+    assert again.status_code == 200 and again["Content-Type"] == tiles.MEDIA_TYPE
+    assert gzip.decompress(again.content) == first.content
+    # `latest` named as its period is the same tile: its period is resolved (once), the tile is not cut again.
+    period = api.get("/api/v1/tiles/LSOA21/legend.json", {"indicator": IMD_SCORE}).json()["period_iso"]
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(path, {"indicator": IMD_SCORE, "period": period}).content == first.content
+    assert not any("ST_AsMVT" in q["sql"] for q in queries.captured_queries), queries.captured_queries
+    with django_assert_num_queries(1):  # the same tile without the indicator is another tile
+        assert all("value" not in f["properties"] for f in features(api.get(path)).values())
+    sea, *_ = url("LSOA21", -20.0, 50.0, 8)
+    for _ in range(2):  # an empty tile is not kept: a probe of the index each time
+        with django_assert_num_queries(1):
+            assert api.get(sea, {"indicator": IMD_SCORE}).status_code == 204
 
 
 def test_the_short_tiles_address_sends_to_the_api(client):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import statistics
 
 import pytest
 from django.contrib.admin import site
@@ -128,9 +129,21 @@ def test_the_facts_of_real_profiles_are_missions_statistics(api):
                                                                 indicator.decimal_places + 2), abs_tol=1e-9)
 
 
+def pay_spread(period_iso: str) -> tuple[int, float]:
+    """(areas, lower quartile) of English districts' pay at the period, as the spine chart reads it."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT s.areas, s.q1 FROM missions_profilespread s JOIN indicators_indicator i ON i.id = s.indicator_id
+            JOIN indicators_period p ON p.id = s.period_id JOIN geographies_areatype t ON t.id = s.area_type_id
+            WHERE i.slug = 'gross-median-weekly-pay' AND p.iso = %s AND t.code = 'LAD' AND s.country = 'E'""",
+                       [period_iso])
+        return cursor.fetchone()
+
+
 def test_a_load_rebuilds_its_facts_in_its_transaction(tmp_path, api):
     before = row("E06000009", "gross-median-weekly-pay")
     assert (before["value"], before["region_comparison"]) == (539.9, "worse")  # North West 615.9
+    spread_before = pay_spread(before["period_iso"])
     for rel in (PAY, f"{ELS}/gross-median-weekly-pay.meta.json"):
         dest = tmp_path / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -146,6 +159,10 @@ def test_a_load_rebuilds_its_facts_in_its_transaction(tmp_path, api):
     after = row("E06000009", "gross-median-weekly-pay")
     assert (after["value"], after["uci"], after["region_comparison"]) == (939.9, 990.693792, "better")
     assert after["region_difference"] == round(939.9 - after["region_value"], 3)
+    # The spine's range follows the load too (missions.models.ProfileSpread): Blackpool moved from
+    # the bottom quarter of England's 294 districts to the top one, so the lower quartile rose.
+    spread_after = pay_spread(after["period_iso"])
+    assert spread_after[0] == spread_before[0] == 294 and spread_after[1] > spread_before[1]
     # A file that fails leaves the facts as they were: they are written in the load's transaction.
     unchanged = facts("gross-median-weekly-pay")
     (tmp_path / PAY).write_bytes((tmp_path / PAY).read_bytes().replace(b"939.9", b"nine", 1))
@@ -165,3 +182,33 @@ def test_a_curators_edit_of_polarity_rebuilds_the_indicators_facts(admin_user, r
     indicator.polarity = Indicator.Polarity.LOWER_IS_BETTER
     site.get_model_admin(Indicator).save_model(request, indicator, form=None, change=True)
     assert row("E08000003", indicator.slug)["national_comparison"] == {"better": "worse", "worse": "better"}[outcome]
+
+
+@pytest.mark.parametrize(("slug", "type_code"), [("gross-median-weekly-pay", "LAD"), ("iod2025-imd-score", "LSOA")])
+def test_the_spreads_are_the_count_extremes_and_quartiles_of_the_peers_values(slug, type_code):
+    """missions.models.ProfileSpread: for each period a fact holds, over the current values of the
+    areas of the type, per country letter and over all of them ("")."""
+    indicator = Indicator.objects.get(slug=slug)
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT s.period_id, s.country, s.areas, s.low, s.q1, s.q3, s.high FROM missions_profilespread s
+            JOIN geographies_areatype t ON t.id = s.area_type_id WHERE s.indicator_id = %s AND t.code = %s""",
+                       [indicator.id, type_code])
+        spreads = cursor.fetchall()
+        assert {s[1] for s in spreads} >= {"E", ""}
+        for period_id, country, areas, low, q1, q3, high in spreads:
+            cursor.execute("""
+                SELECT o.value FROM indicators_observation o JOIN geographies_area a ON a.id = o.area_id
+                JOIN geographies_areatype t ON t.id = a.area_type_id
+                WHERE o.indicator_id = %s AND o.period_id = %s AND o.is_current AND o.value IS NOT NULL
+                  AND t.code = %s AND (%s = '' OR left(a.code, 1) = %s)""",
+                           [indicator.id, period_id, type_code, country, country])
+            values = [v for (v,) in cursor.fetchall()]
+            quartiles = statistics.quantiles(values, n=4, method="inclusive")  # percentile_cont's interpolation
+            places = indicator.decimal_places + 2
+            assert (areas, low, high) == (len(values), min(values), max(values)), (period_id, country)
+            assert math.isclose(q1, quartiles[0], abs_tol=0.6 * 10**-places), (period_id, country)
+            assert math.isclose(q3, quartiles[2], abs_tol=0.6 * 10**-places), (period_id, country)
+            assert round(q1, places) == q1 and round(q3, places) == q3
+    if type_code == "LSOA":  # England's 33,755 LSOAs of 2021 at IoD 2025
+        assert any(s[1] == "E" and s[2] == 33755 for s in spreads)
