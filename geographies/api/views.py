@@ -20,10 +20,10 @@ from rest_framework.views import APIView
 from levelup_api.core.caching import document_once
 from levelup_api.core.errors import BadParameter, JSONErrorsMixin, NotFound
 from levelup_api.core.pagination import CountedRows, PageNumberPagination
-from levelup_api.core.renderers import CSVRenderer, GeoJSONRenderer, ORJSONRenderer, csv_stream
+from levelup_api.core.renderers import CSVRenderer, CSVWRenderer, GeoJSONRenderer, ORJSONRenderer, csv_stream
 from levelup_api.core.rest import ParamsMixin
 
-from .. import selectors
+from .. import csvw, selectors
 from ..filters import (
     AncestorsParams,
     AreaListParams,
@@ -168,7 +168,8 @@ class VintageListView(ParamsMixin, generics.ListAPIView):
         "force, and a code or name search. Ordered by code (with `q`, best matches first: exact, then "
         "starting with it, then the rest, larger areas first), paginated with a total count. An ended code's row "
         "also names what replaced it (`successors`). With `format=csv` "
-        "(or `Accept: text/csv`) the whole result comes back as one streamed CSV file, unpaginated."
+        "(or `Accept: text/csv`) the whole result comes back as one streamed CSV file, unpaginated (`format=csvw`: "
+        "its CSVW metadata)."
     ),
     responses={200: s.AreaListItemSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR, 400: ERRORS[400]},
 )
@@ -177,13 +178,15 @@ class AreaListView(ParamsMixin, generics.ListAPIView):
     filter_backends = []
     params_class = AreaListParams
     pagination_class = PageNumberPagination
-    renderer_classes = [ORJSONRenderer, CSVRenderer]
+    renderer_classes = [ORJSONRenderer, CSVRenderer, CSVWRenderer]
 
     def get_queryset(self):
         return self.params.filter_queryset(selectors.area_base())
 
     @extend_schema(operation_id="v1_areas_list")
     def get(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "csvw":
+            return Response(csvw.areas_metadata(request))
         return super().get(request, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):

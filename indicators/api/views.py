@@ -14,10 +14,17 @@ from rest_framework.views import APIView
 from geographies.api.views import get_area
 from levelup_api.core.caching import document_once
 from levelup_api.core.errors import BadParameter, NotFound
-from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
+from levelup_api.core.renderers import (
+    CSVRenderer,
+    CSVWRenderer,
+    JSONStatAliasRenderer,
+    JSONStatRenderer,
+    ORJSONRenderer,
+    csv_stream,
+)
 from levelup_api.core.rest import ParamsMixin
 
-from .. import selectors
+from .. import csvw, jsonstat, selectors
 from ..aggregation import COLUMNS as AGGREGATE_COLUMNS
 from ..aggregation import aggregate_indicator
 from ..filters import (
@@ -107,16 +114,20 @@ def _decode_cursor(raw: str) -> tuple[int, int, int]:
         "cursor; `format=csv` (or `Accept: text/csv`) streams the whole result as one CSV file, unpaginated. "
         "Only published, current values unless `as_of` asks for an earlier release. `period=latest` is, per "
         "indicator, the newest period with a value for the areas asked (of `type`, in `vintage`, or the types of "
-        "the `area` codes)."
+        "the `area` codes). `format=jsonstat` (or `Accept: application/vnd.json-stat+json`) gives the same page "
+        "as one JSON-stat 2.0 dataset (indicator x period x area; `link.next` is the next page), and "
+        "`format=csvw` the CSV's CSVW metadata (docs/formats.md)."
     ),
     responses={200: s.ObservationPageSerializer, (200, "text/csv"): OpenApiTypes.STR,
                400: OpenApiResponse(description="A parameter is invalid; the JSON body names it.")},
 )
 class ObservationListView(ParamsMixin, APIView):
-    renderer_classes = [ORJSONRenderer, CSVRenderer]
+    renderer_classes = [ORJSONRenderer, CSVRenderer, JSONStatRenderer, JSONStatAliasRenderer, CSVWRenderer]
     params_class = ObservationListParams
 
     def get(self, request):
+        if request.accepted_renderer.format == "csvw":
+            return Response(csvw.observations_metadata(request, self.cleaned))
         if self.cleaned["harmonise"]:
             return self.harmonised(request)
         qs = self.params.filter_queryset(selectors.observation_base())
@@ -134,10 +145,14 @@ class ObservationListView(ParamsMixin, APIView):
             params["cursor"] = _encode_cursor(rows[-1][-3:])
             next_url = request.build_absolute_uri(request.path + "?" + params.urlencode())
         cols = selectors.OBSERVATION_COLUMNS
+        if request.accepted_renderer.format == "jsonstat":
+            return Response(jsonstat.observations_dataset(request, rows, columns=cols, next_url=next_url))
         return Response({"next": next_url, "results": [dict(zip(cols, r[:9], strict=True)) for r in rows]})
 
     def harmonised(self, request):
         rows = self.params.harmonised()
+        if request.accepted_renderer.format == "jsonstat":
+            return Response(jsonstat.harmonised_dataset(request, rows, columns=HARMONISED_COLUMNS))
         if request.accepted_renderer.format == "csv":
             body = csv_stream(HARMONISED_COLUMNS, ([r[c] for c in HARMONISED_COLUMNS] for r in rows))
             response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
@@ -161,7 +176,9 @@ class ObservationListView(ParamsMixin, APIView):
         "the child areas used and expected, the coverage (share of the weight, or of the children, that had "
         "values) and, where the publisher's own figure is loaded, `published_value`. Below `min_coverage` the "
         "value is null and `reason` says why. Ranks and medians (except through the summaries of ranks) and "
-        "methods that do not apply are refused with a 400 that says why. `format=csv` returns the rows as CSV."
+        "methods that do not apply are refused with a 400 that says why. `format=csv` returns the rows as CSV "
+        "(`format=csvw`: its CSVW metadata), `format=jsonstat` as a JSON-stat 2.0 dataset (indicator x area x "
+        "period; the aggregate's description under `extension.aggregate`)."
     ),
     parameters=[OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Indicator slug.")],
     responses={200: s.AggregateSerializer, (200, "text/csv"): OpenApiTypes.STR,
@@ -170,14 +187,19 @@ class ObservationListView(ParamsMixin, APIView):
                404: OpenApiResponse(description="Unknown slug.")},
 )
 class IndicatorAggregateView(ParamsMixin, APIView):
-    renderer_classes = [ORJSONRenderer, CSVRenderer]
+    renderer_classes = [ORJSONRenderer, CSVRenderer, JSONStatRenderer, JSONStatAliasRenderer, CSVWRenderer]
     params_class = AggregateFilterSet
 
     def get(self, request, slug: str):
         indicator = aggregate_indicator(slug=slug)
         if indicator is None:
             raise NotFound(f"No indicator {slug!r}; see /api/v1/indicators/.", slug=slug)
+        if request.accepted_renderer.format == "csvw":
+            return Response(csvw.aggregate_metadata(request, indicator, self.cleaned["method"] or None,
+                                                    self.cleaned["weight"]))
         result = self.params.aggregate(indicator)
+        if request.accepted_renderer.format == "jsonstat":
+            return Response(jsonstat.aggregate_dataset(request, result, columns=AGGREGATE_COLUMNS))
         if request.accepted_renderer.format == "csv":
             rows = ([r[c] for c in AGGREGATE_COLUMNS] for r in result.rows)
             response = StreamingHttpResponse(csv_stream(AGGREGATE_COLUMNS, rows), content_type="text/csv; charset=utf-8")
@@ -217,7 +239,9 @@ class AreaSeriesView(ParamsMixin, APIView):
     description=(
         "Each aggregatable indicator computed for a custom area from its small areas and their weights, by the "
         "indicator's rule (as `/indicators/{slug}/aggregate/`), with the method, weight, children used and expected, "
-        "and coverage. `format=csv` for a file."
+        "and coverage. `format=csv` for a file (`format=csvw`: its CSVW metadata), `format=jsonstat` for a JSON-stat "
+        "2.0 dataset (indicator x area x period, the area being the custom area; the summaries, when asked, under "
+        "`extension.deprivation_summaries`)."
     ),
     parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Custom area id.")],
     responses={200: s.CustomAreaObservationsSerializer, (200, "text/csv"): OpenApiTypes.STR,
@@ -225,7 +249,7 @@ class AreaSeriesView(ParamsMixin, APIView):
                404: OpenApiResponse(description="Unknown custom area.")},
 )
 class CustomAreaObservationsView(ParamsMixin, APIView):
-    renderer_classes = [ORJSONRenderer, CSVRenderer]
+    renderer_classes = [ORJSONRenderer, CSVRenderer, JSONStatRenderer, JSONStatAliasRenderer, CSVWRenderer]
     params_class = CustomAreaObservationsParams
 
     def get(self, request, id):
@@ -237,13 +261,17 @@ class CustomAreaObservationsView(ParamsMixin, APIView):
         if area is None:
             raise NotFound(f"No custom area {id}.", id=str(id))
         data = self.cleaned
-        if data["summaries"] and request.accepted_renderer.format == "csv":
+        fmt = request.accepted_renderer.format
+        if data["summaries"] and fmt in ("csv", "csvw"):
             raise BadParameter("summaries", SUMMARIES_IN_JSON)
         slugs = data["indicator"]
         found = {i.slug: i for i in Indicator.objects.select_related("weight_indicator").filter(slug__in=slugs)}
         missing = [s for s in slugs if s not in found]
         if missing:
             raise BadParameter("indicator", f"unknown indicator(s) {', '.join(missing)}")
+        if fmt == "csvw":
+            return Response(csvw.custom_area_metadata(request, [found[s] for s in slugs], data["method"] or None,
+                                                      area.name))
         # period, method, weight and min_coverage mean what they mean for /aggregate/ (the same concepts).
         rows = []
         for slug in slugs:
@@ -251,10 +279,14 @@ class CustomAreaObservationsView(ParamsMixin, APIView):
                 custom_area=area, indicator=found[slug], min_coverage=data["min_coverage"], periods=data["period"],
                 method=data["method"] or None, weight=data["weight"],
                 weight_period=(data["weight_period"] or "").strip() or None).rows
-        if request.accepted_renderer.format == "csv":
+        if fmt == "csv":
             body = csv_stream(AGGREGATE_COLUMNS, ([r[c] for c in AGGREGATE_COLUMNS] for r in rows))
             return StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
+        summaries = custom_area_summaries(custom_area=area) if data["summaries"] else None
+        if fmt == "jsonstat":
+            return Response(jsonstat.custom_area_dataset(request, rows, columns=AGGREGATE_COLUMNS, area=area,
+                                                         indicators=[found[s] for s in slugs], summaries=summaries))
         body = {"custom_area": {"id": str(area.id), "name": area.name, "vintage": area.vintage.code}, "results": rows}
-        if data["summaries"]:
-            body["deprivation_summaries"] = custom_area_summaries(custom_area=area)
+        if summaries is not None:
+            body["deprivation_summaries"] = summaries
         return Response(body)

@@ -1,4 +1,5 @@
-"""Fast JSON rendering with orjson (DRF's default json.dumps is several times slower on big lists)."""
+"""Renderers: fast JSON with orjson (DRF's default json.dumps is several times slower on big lists), and
+the media types the API serves beside it (GeoJSON, JSON-stat, CSVW metadata, CSV)."""
 
 import csv
 import datetime
@@ -34,6 +35,28 @@ class ORJSONRenderer(BaseRenderer):
 class GeoJSONRenderer(ORJSONRenderer):
     media_type = "application/geo+json"
     format = "geojson"
+
+
+class JSONStatRenderer(ORJSONRenderer):
+    """JSON-stat 2.0 (`?format=jsonstat` or `Accept: application/vnd.json-stat+json`); the view builds
+    the dataset (levelup_api.core.jsonstat)."""
+
+    media_type = "application/vnd.json-stat+json"
+    format = "jsonstat"
+
+
+class JSONStatAliasRenderer(JSONStatRenderer):
+    """The same dataset for clients that ask for JSON-stat as `application/json+stat`."""
+
+    media_type = "application/json+stat"
+
+
+class CSVWRenderer(ORJSONRenderer):
+    """CSVW metadata for the CSV of the same request (`?format=csvw` or `Accept: application/csvm+json`;
+    levelup_api.core.csvw)."""
+
+    media_type = "application/csvm+json"
+    format = "csvw"
 
 
 class CSVRenderer(BaseRenderer):

@@ -1,20 +1,26 @@
 """The parameter layer's REST side: a DRF view declares its query parameters once
 (`params_class`, a levelup_api.core.params.Params) and gets them parsed and validated before its
-handler runs, errors as JSON whatever format was asked for, and a `Deprecation` header when an old
-spelling was used."""
+handler runs, errors as JSON whatever format was asked for, a `Deprecation` header when an old
+spelling was used, and on every CSV the `Link` to its CSVW metadata."""
 
 from __future__ import annotations
 
 from django.http import Http404
 
+from . import csvw
 from .errors import JSONErrorsMixin
 from .params import DEPRECATED_ON, NoParams, ParameterError, Params, Problem, params_parse
+
+
+def add_link(response, link: str) -> None:
+    """One more link in the response's `Link` header (RFC 8288: comma-separated)."""
+    response["Link"] = f"{response['Link']}, {link}" if response.has_header("Link") else link
 
 
 def deprecation_headers(response, deprecated: list[tuple[str, str]]) -> None:
     if deprecated:
         response["Deprecation"] = f"@{int(DEPRECATED_ON.timestamp())}"
-        response["Link"] = '</api/docs/>; rel="deprecation"; type="text/html"'
+        add_link(response, '</api/docs/>; rel="deprecation"; type="text/html"')
         response["Warning"] = "; ".join(f'299 - "{old} is deprecated: use {new}"' for old, new in deprecated)
 
 
@@ -55,6 +61,9 @@ class ParamsMixin(JSONErrorsMixin):
         params = getattr(self, "params", None)
         if params is not None:
             deprecation_headers(response, params.deprecated)
+        if response.status_code == 200 and response.get("Content-Type", "").startswith("text/csv"):
+            # CSVW's discovery by Link header: every CSV names its metadata document.
+            add_link(response, csvw.describedby(request))
         return response
 
     def perform_content_negotiation(self, request, force=False):

@@ -4,8 +4,27 @@ return with the one JSON error schema. Kept apart from openapi.py, which apps.re
 before DRF's views can be (drf-spectacular's AutoSchema imports them)."""
 
 from drf_spectacular.openapi import AutoSchema as DrfAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent, build_basic_type, build_parameter_type
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.renderers import BrowsableAPIRenderer
 
+from . import csvw, jsonstat
 from .params import openapi_parameters
+
+# The body of each media type that is not the operation's JSON document (application/json and
+# application/geo+json keep the serializer's schema): CSV text, and the shared components of the
+# JSON-stat dataset and the CSVW metadata.
+FORMAT_COMPONENTS = {"JSONStatDataset": jsonstat.OPENAPI_SCHEMA, "CSVWMetadata": csvw.OPENAPI_SCHEMA}
+FORMAT_BODIES = {
+    "text/csv": {"type": "string", "description": "CSV (RFC 4180, UTF-8, a header row); its CSVW metadata is at the "
+                                                  "same path and query with format=csvw (the `Link` header)."},
+    **{media: "JSONStatDataset" for media in jsonstat.MEDIA_TYPES},
+    csvw.MEDIA_TYPE: "CSVWMetadata",
+}
+CSV_LINK_HEADER = {"Link": {"schema": {"type": "string"}, "description": (
+    'On CSV: `<...format=csvw>; rel="describedby"; type="application/csvm+json"`, the CSVW metadata of this CSV '
+    "(and, when an old parameter spelling was used, the deprecation link).")}}
 
 
 class AutoSchema(DrfAutoSchema):
@@ -27,8 +46,47 @@ class AutoSchema(DrfAutoSchema):
     def _get_pagination_parameters(self):
         return [] if self._params_class() is not None else super()._get_pagination_parameters()
 
+    def _served(self) -> list:
+        """The view's renderers, less DRF's browsable page (HTML for a person, not a data format)."""
+        return [r for r in self.view.get_renderers() if not isinstance(r, BrowsableAPIRenderer)]
+
+    def _get_format_parameters(self):
+        """`format` on every operation, its enum exactly the formats the view renders (DRF's own
+        lists it only where there are two or more)."""
+        formats = list(dict.fromkeys(r.format for r in self._served()))
+        if not formats:
+            return []
+        parameter = build_parameter_type(name="format", schema=build_basic_type(OpenApiTypes.STR),
+                                         location=OpenApiParameter.QUERY, enum=formats)
+        parameter["allowEmptyValue"] = True  # DRF takes `?format=` as no format: the Accept header decides
+        return [parameter]
+
+    def _list_every_format(self, operation: dict) -> None:
+        """Each success response lists every media type the view serves, each with its own body."""
+        media_types = list(dict.fromkeys(r.media_type for r in self._served()))
+        for code, response in operation.get("responses", {}).items():
+            content = response.get("content")
+            if not code.startswith("2") or not content:
+                continue
+            document = next((content[m] for m in ("application/json", "application/geo+json") if m in content), None)
+            for media in media_types:
+                body = FORMAT_BODIES.get(media)
+                if isinstance(body, str):
+                    component = ResolvedComponent(name=body, type=ResolvedComponent.SCHEMA, object=body,
+                                                  schema=FORMAT_COMPONENTS[body])
+                    self.registry.register_on_missing(component)
+                    content[media] = {"schema": component.ref}
+                elif body is not None:
+                    content[media] = {"schema": body}
+                elif media not in content and document is not None:
+                    content[media] = document
+            if "text/csv" in media_types:
+                response.setdefault("headers", {}).update(CSV_LINK_HEADER)
+
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
+        if operation is not None:
+            self._list_every_format(operation)
         if operation is not None and self._params_class() is not None:
             for parameter in operation.get("parameters", []):
                 schema = parameter.get("schema", {})

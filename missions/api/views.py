@@ -14,10 +14,17 @@ from indicators.aggregation import SUMMARIES_IN_JSON, area_summaries
 from indicators.models import Indicator
 from levelup_api.core.caching import document_once, rendered_once
 from levelup_api.core.errors import BadParameter, NotFound
-from levelup_api.core.renderers import CSVRenderer, ORJSONRenderer, csv_stream
+from levelup_api.core.renderers import (
+    CSVRenderer,
+    CSVWRenderer,
+    JSONStatAliasRenderer,
+    JSONStatRenderer,
+    ORJSONRenderer,
+    csv_stream,
+)
 from levelup_api.core.rest import ParamsMixin
 
-from .. import selectors
+from .. import csvw, jsonstat, selectors
 from ..filters import ProfileListParams, ProfileParams, ProgressParams, SimilarParams, level_value
 from ..models import Metric, Mission, Target
 from .serializers import (
@@ -126,21 +133,23 @@ class MissionDetailView(ParamsMixin, APIView):
                404: OpenApiResponse(description="No such mission.")},
 )
 class MissionProgressView(ParamsMixin, APIView):
-    renderer_classes = [ORJSONRenderer, CSVRenderer]
+    renderer_classes = [ORJSONRenderer, CSVRenderer, CSVWRenderer]
     params_class = ProgressParams
 
     def get(self, request, number: int):
         def document() -> dict:
             return selectors.mission_progress(mission=_mission(number), vintage=selectors.areas_vintage(**self.cleaned))
 
+        if request.accepted_renderer.format == "csvw":
+            selectors.areas_vintage(**self.cleaned)  # what the CSV would refuse, refused alike
+            return Response(csvw.progress_metadata(request, mission=_mission(number)))
         if request.accepted_renderer.format != "csv":
             return document_once(request, document)
         progress = document()
         rows = [{"mission": number, "indicator": m["indicator"], "kind": t["kind"], "period": g["period"],
                  "period_iso": g["period_iso"], "gap": g["gap"], "status": t["status"]}
                 for m in progress["metrics"] for t in m["targets"] for g in t.get("gap_series", [])]
-        return _csv(rows, ["mission", "indicator", "kind", "period", "period_iso", "gap", "status"],
-                    f"mission-{number}-progress.csv")
+        return _csv(rows, csvw.PROGRESS_COLUMNS, f"mission-{number}-progress.csv")
 
 
 @extend_schema(
@@ -154,22 +163,32 @@ class MissionProgressView(ParamsMixin, APIView):
         "published or by Wilson or Byar from its numerator and denominator, against the benchmark: better, similar, "
         "worse, or higher, similar, lower without a polarity; otherwise its quintile among all areas of its type); "
         "the trend over the last five points (`trend_method`); and the missions it measures. `format=csv` for a "
-        "file. Methods: docs/missions.md."
+        "file (`format=csvw`: its CSVW metadata), `format=jsonstat` for a JSON-stat 2.0 dataset (area x indicator x "
+        "period, everything else under `extension.columns`). Methods: docs/missions.md."
     ),
     parameters=[CODE], responses={200: AreaProfileSerializer, (200, "text/csv"): OpenApiTypes.STR,
                                   404: OpenApiResponse(description="Unknown code.")},
 )
 class AreaProfileView(ParamsMixin, APIView):
-    renderer_classes = [ORJSONRenderer, CSVRenderer]
+    renderer_classes = [ORJSONRenderer, CSVRenderer, JSONStatRenderer, JSONStatAliasRenderer, CSVWRenderer]
     params_class = ProfileParams
 
     def get(self, request, code: str):
         level, summaries = level_value(self.cleaned), bool(self.cleaned["summaries"])
-        if request.accepted_renderer.format == "csv":
+        fmt = request.accepted_renderer.format
+        if fmt in ("csv", "csvw"):
             if summaries:
                 raise BadParameter("summaries", SUMMARIES_IN_JSON)
             area = get_area(code, relations=set())
+            if fmt == "csvw":
+                return Response(csvw.profile_metadata(request, title=f"Profile of {area.name} ({area.code})"))
             return _attachment(selectors.profiles_csv(areas=[area], level=level), f"profile-{area.code}.csv")
+        if fmt == "jsonstat":
+            area = get_area(code, relations=set())
+            extension = {"deprivation_summaries": area_summaries(area=area)} if summaries else None
+            return Response(jsonstat.profile_dataset(request, selectors.area_profile(area=area, level=level),
+                                                     label=f"Profile of {area.name} ({area.code})",
+                                                     extension=extension, csv=not summaries))
 
         def document() -> dict | bytes:
             if not summaries:  # written by PostgreSQL in one statement
@@ -188,18 +207,23 @@ class AreaProfileView(ParamsMixin, APIView):
 @extend_schema(
     tags=["profiles"], summary="Profiles for every area under a parent",
     description="The profile of every area of `type` (in `vintage`, default its newest) below `parent`, as one JSON "
-                "list (of at most 1,000 areas) or one CSV file (`format=csv`, any number of areas, streamed), for "
-                "partners pulling a whole region at once.",
+                "list (of at most 1,000 areas) or one CSV file (`format=csv`, any number of areas, streamed; "
+                "`format=csvw`: its CSVW metadata), for partners pulling a whole region at once. `format=jsonstat` "
+                "gives the JSON list's rows as one JSON-stat 2.0 dataset (area x indicator x period, at most 1,000 "
+                "areas too).",
     responses={200: ProfileListSerializer, (200, "text/csv"): OpenApiTypes.STR,
                400: OpenApiResponse(description="A parameter is invalid.")},
 )
 class ProfileListView(ParamsMixin, APIView):
-    renderer_classes = [ORJSONRenderer, CSVRenderer]
+    renderer_classes = [ORJSONRenderer, CSVRenderer, JSONStatRenderer, JSONStatAliasRenderer, CSVWRenderer]
     params_class = ProfileListParams
 
     def get(self, request):
         parent = self.cleaned["parent"]
         vintage = selectors.areas_vintage(vintage=self.cleaned["vintage"], type=self.cleaned["type"])
+        title = f"Profiles of the {vintage.code} areas below {parent.name} ({parent.code})"
+        if request.accepted_renderer.format == "csvw":
+            return Response(csvw.profile_metadata(request, title=title))
         areas = selectors.profile_areas(parent=parent, vintage=vintage)
         level = level_value(self.cleaned)
         if request.accepted_renderer.format == "csv":  # one COPY, streamed
@@ -210,6 +234,9 @@ class ProfileListView(ParamsMixin, APIView):
                                          f"at most {PROFILES_JSON_MAX_AREAS:,}; ask for format=csv (streamed) or a "
                                          "smaller parent")
         rows = selectors.profiles(areas=areas, level=level)
+        if request.accepted_renderer.format == "jsonstat":
+            return Response(jsonstat.profile_dataset(request, rows, label=title, extension={
+                "parent": parent.code, "vintage": vintage.code, "areas": len(areas)}))
         return Response({"parent": parent.code, "vintage": vintage.code, "areas": len(areas), "rows": rows})
 
 

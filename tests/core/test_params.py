@@ -114,7 +114,7 @@ def test_the_openapi_document_declares_every_parameter_of_observations(live_api)
     assert params["harmonise"]["schema"]["type"] == "boolean"
     assert params["as_of"]["schema"] == {"type": "string", "format": "date"}
     assert params["page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100000}
-    assert set(params["format"]["schema"]["enum"]) == {"json", "csv"}
+    assert set(params["format"]["schema"]["enum"]) == {"json", "csv", "jsonstat", "csvw"}
     assert all(p.get("description") for p in params.values())
     for status in ("400", "404", "406", "429"):
         assert operation["responses"][status]["content"]["application/json"]["schema"] == {
