@@ -74,10 +74,14 @@ redis:
 migrate: db
 	$(BIN)/python manage.py migrate --noinput -v1
 
+# bulk_write: Parquet and gzipped CSV of every dataset's current release and the national snapshot
+# (docs/bulk.md) into LEVELUP_BULK_DIR (default var/bulk); a file set whose data did not change is not
+# written again.
 load: migrate
 	$(BIN)/python manage.py load_geographies
 	$(BIN)/python manage.py load_indicators
 	$(BIN)/python manage.py load_missions
+	$(BIN)/python manage.py bulk_write
 
 serve: graphiql explorer-vendor redis
 	exec $(BIN)/gunicorn levelup_api.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) --worker-class gthread $(GUNICORN_LIMITS) --access-logfile -

@@ -217,3 +217,42 @@ class Coverage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator_id}/{self.period_id}/{self.area_type_id}: {self.areas}"
+
+
+class BulkFile(models.Model):
+    """A bulk file written for download (indicators.bulk): a dataset's current observations, under
+    the newest release they come from, or the national snapshot of every current observation
+    (no dataset, no release). Recorded only once the file is complete and in place."""
+
+    class Format(models.TextChoices):
+        PARQUET = "parquet"
+        CSV_GZ = "csv.gz"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, null=True, blank=True, related_name="bulk_files")
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, null=True, blank=True, related_name="bulk_files",
+                                help_text="The newest release whose rows the file holds; null for the snapshot.")
+    release_ids = ArrayField(models.IntegerField(), default=list, blank=True,
+                             help_text="Every release with rows in the file (more than one where a dataset's "
+                                       "indicators are current from different releases).")
+    format = models.CharField(max_length=10, choices=Format.choices)
+    path = models.CharField(max_length=300, help_text="Relative to the database's folder in LEVELUP['BULK_DIR'].")
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    rows = models.BigIntegerField()
+    fingerprint = models.CharField(max_length=64, help_text="What the file was written from (indicators.bulk): "
+                                                            "an unchanged fingerprint is not written again.")
+    summary = models.JSONField(default=dict, blank=True,
+                               help_text="Periods, area types and nations the rows cover (for the catalogue).")
+    written_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["dataset", "release", "format"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "format"], condition=Q(release__isnull=False),
+                                    name="bulkfile_one_per_release_format"),
+            models.UniqueConstraint(fields=["format"], condition=Q(release__isnull=True),
+                                    name="bulkfile_one_snapshot_per_format"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path

@@ -16,9 +16,10 @@ from levelup_api.core.ingest import (
 )
 from levelup_api.core.models import IngestRun
 
+from .bulk import bulk_after_change
 from .ingest.loader import IndicatorLoader
 from .ingest.spec import IndicatorSource, sources_all
-from .models import Indicator
+from .models import Dataset, Indicator
 from .signals import indicators_changed
 
 DATASET = "indicators"
@@ -67,6 +68,10 @@ def indicators_load(
     if any(o.state == IngestRun.State.SUCCEEDED for o in report.outcomes):
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE indicators_observation, indicators_period, indicators_indicator")
+    # Each file committed in its own transaction: now the bulk files of the datasets loaded, and the
+    # snapshot (indicators.bulk; LEVELUP["BULK_ON_LOAD"]).
+    loaded = {o.name for o in report.outcomes if o.state == IngestRun.State.SUCCEEDED}
+    bulk_after_change(datasets=[spec.dataset for spec in specs if spec.name in loaded])
     return report
 
 
@@ -98,6 +103,9 @@ def dataset_currency_rebuild(*, dataset_id: int) -> int:
             WHERE i.dataset_id = %s AND o.is_current GROUP BY 1, 2, 3
         """, [dataset_id, dataset_id])
         _changed(Indicator.objects.filter(dataset_id=dataset_id))
+        # Once published (committed): the dataset's bulk files, and the snapshot, for what is current now.
+        transaction.on_commit(lambda: bulk_after_change(
+            datasets=Dataset.objects.filter(pk=dataset_id).values_list("slug", flat=True)))
     return changed
 
 

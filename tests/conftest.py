@@ -79,3 +79,11 @@ def redis_keys_removed_at_the_end():
 
 
 from tests.live_server import live_api  # noqa: E402,F401  (session fixture: a real gunicorn on the test database)
+
+
+@pytest.fixture(scope="session")
+def written(django_db_setup, django_db_blocker):
+    """Bulk files of IoD 2025, pay and the snapshot, written once a session (tests/indicators/bulk_helpers.py)."""
+    from tests.indicators.bulk_helpers import bulk_files_written
+
+    yield from bulk_files_written(django_db_blocker)

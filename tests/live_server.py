@@ -58,8 +58,12 @@ def gunicorn(**env: str):
     port = _free_port()
     command = [str(Path(sys.executable).parent / "gunicorn"), "levelup_api.wsgi", "-b", f"127.0.0.1:{port}",
                "--workers", "2", "--threads", "4", "--worker-class", "gthread", "--limit-request-line", "8190"]
+    from django.conf import settings
+
+    # The bulk files are the test settings' (tests/indicators/bulk_helpers.py writes them there), never the checkout's.
     env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "levelup_api.settings.base",
-           "LEVELUP_QUOTAS": "off", "LOG_REQUESTS": "off", "DEBUG": "0", **env}
+           "LEVELUP_QUOTAS": "off", "LOG_REQUESTS": "off", "DEBUG": "0",
+           "LEVELUP_BULK_DIR": str(settings.LEVELUP["BULK_DIR"]), "LEVELUP_BULK_ON_LOAD": "off", **env}
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:

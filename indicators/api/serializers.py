@@ -1,5 +1,6 @@
 """Representations of indicators, releases and periods (observations are streamed as tuples)."""
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from ..aggregation import METHOD_CHOICES
@@ -49,10 +50,16 @@ class IndicatorDetailSerializer(IndicatorSerializer):
                                                     help_text="The weight for weighted means; null when none.")
     releases = ReleaseSerializer(source="dataset.releases", many=True, read_only=True)
     availability = AvailabilitySerializer(many=True, read_only=True)
+    dataset_url = serializers.SerializerMethodField(help_text="The dataset: its releases and bulk files.")
 
     class Meta(IndicatorSerializer.Meta):
-        fields = [*IndicatorSerializer.Meta.fields, "description", "caveats", "weight_indicator", "category_values",
-                  "releases", "availability"]
+        fields = [*IndicatorSerializer.Meta.fields, "dataset_url", "description", "caveats", "weight_indicator",
+                  "category_values", "releases", "availability"]
+
+    def get_dataset_url(self, obj) -> str:
+        path = reverse("dataset-detail", kwargs={"slug": obj.dataset.slug})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
 
 
 class ObservationSerializer(serializers.Serializer):

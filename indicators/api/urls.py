@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import tiles, views
+from . import datasets, tiles, views
 
 urlpatterns = [
     path("indicators/", views.IndicatorListView.as_view(), name="indicator-list"),
@@ -14,4 +14,16 @@ urlpatterns = [
     # z, x and y as strings: the view refuses a bad one with a 400 naming it (a converter would 404).
     path("tiles/<str:vintage>/<str:z>/<str:x>/<str:y>.mvt", tiles.TileView.as_view(), name="tile"),
     path("tiles/<str:vintage>/legend.json", tiles.TileLegendView.as_view(), name="tile-legend"),
+    # Datasets and their bulk files (docs/bulk.md). A slug has no dot, so the snapshot's names never
+    # meet a dataset's; release ids as strings: the view refuses a bad one with a 400 naming it.
+    path("datasets/", datasets.DatasetListView.as_view(), name="dataset-list"),
+    path("datasets/snapshot.parquet", datasets.SnapshotParquetView.as_view(), name="dataset-snapshot-parquet"),
+    path("datasets/snapshot.csv.gz", datasets.SnapshotCsvGzView.as_view(), name="dataset-snapshot-csv-gz"),
+    path("datasets/<slug:slug>/", datasets.DatasetDetailView.as_view(), name="dataset-detail"),
+    path("datasets/<slug:slug>/releases/<str:id>/", datasets.ReleaseDetailView.as_view(),
+         name="dataset-release-detail"),
+    path("datasets/<slug:slug>/releases/<str:id>/download.parquet", datasets.ReleaseParquetView.as_view(),
+         name="dataset-release-parquet"),
+    path("datasets/<slug:slug>/releases/<str:id>/download.csv.gz", datasets.ReleaseCsvGzView.as_view(),
+         name="dataset-release-csv-gz"),
 ]

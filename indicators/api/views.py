@@ -74,7 +74,7 @@ class IndicatorDetailView(ParamsMixin, APIView):
             if indicator is None:
                 raise NotFound(f"No indicator {slug!r}; see /api/v1/indicators/.", slug=slug)
             indicator.availability = selectors.availability(indicator)
-            return s.IndicatorDetailSerializer(indicator).data
+            return s.IndicatorDetailSerializer(indicator, context={"request": request}).data
 
         return document_once(request, document)
 

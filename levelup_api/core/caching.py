@@ -199,6 +199,10 @@ class ConditionalGetMiddleware:
         response = self.get_response(request)
         if response.status_code != 200 or etag is None:
             return response  # preconditions apply only to a resource that exists (RFC 9110 13.2.1)
+        if response.has_header("ETag"):
+            # A resource with validators of its own (a bulk file: the strong ETag of its SHA-256) has
+            # answered its preconditions itself.
+            return response
         self._headers(response, etag, modified)
         # If-None-Match (`*` or a list), If-Modified-Since, If-Match and If-Unmodified-Since, in
         # RFC 9110's order, by Django's implementation of it.

@@ -39,9 +39,14 @@ def gzip_response(response, body: bytes) -> None:
 
 class GZipMiddleware(DjangoGZipMiddleware):
     """Django's, with the level from LEVELUP["GZIP_LEVEL"] for bodies in memory (streamed ones,
-    the CSV files, are Django's, at level 6), and a body already compressed left alone."""
+    the CSV files, are Django's, at level 6), and a body already compressed, or served in byte
+    ranges, left alone."""
 
     def process_response(self, request, response):
+        if response.get("Accept-Ranges") == "bytes":
+            # A stored file served in byte ranges (a bulk download: already compressed): its bytes,
+            # length, checksum and ranges are the file's, so it is sent as it is.
+            return response
         if response.streaming:
             return super().process_response(request, response)
         if len(response.content) < MIN_LENGTH or response.has_header("Content-Encoding"):

@@ -215,7 +215,10 @@ LEVELUP = {
     # "tiles": map tiles (indicators/api/tiles.py `quota_scope`), counted apart and at one rate for
     # every client, key or none: a browser panning a map asks for a dozen or two at a time.
     "QUOTAS": {"anon": os.environ.get("LEVELUP_ANON_RATE", "60/min"), "standard": "600/min", "partner": "6000/min",
-               "tiles": os.environ.get("LEVELUP_TILES_RATE", "3000/min")},
+               "tiles": os.environ.get("LEVELUP_TILES_RATE", "3000/min"),
+               # Bulk downloads (indicators/api/datasets.py `quota_scope`), counted apart: a reader of a
+               # remote Parquet file (DuckDB, Arrow) asks for it in many byte ranges.
+               "downloads": os.environ.get("LEVELUP_DOWNLOADS_RATE", "600/min")},
     # Custom areas: at most this many small areas, and a drawn polygon at most this large.
     "CUSTOM_AREA_MAX_MEMBERS": 5000,
     # Replicas: how often a replica's health is checked per process, and the lag it may have.
@@ -225,6 +228,11 @@ LEVELUP = {
     # White Paper used 2019-2022 figures).
     "MISSION_BASELINE_FROM": os.environ.get("LEVELUP_MISSION_BASELINE_FROM", "2019-01-01"),
     "CUSTOM_AREA_MAX_KM2": 20000,
+    # Bulk files (indicators.bulk, docs/bulk.md): each dataset's current observations and the national
+    # snapshot as Parquet and gzipped CSV, written here (a folder per database) after a load or a
+    # publish (BULK_ON_LOAD; off: only `manage.py bulk_write` writes them).
+    "BULK_DIR": Path(os.environ.get("LEVELUP_BULK_DIR", BASE_DIR / "var" / "bulk")).resolve(),
+    "BULK_ON_LOAD": os.environ.get("LEVELUP_BULK_ON_LOAD", "on").lower() not in ("0", "off", "false", "no"),
     # The longest request URI (path and query string) answered; longer ones get a 414. gunicorn's
     # --limit-request-line (Makefile, Dockerfile: 8190, its maximum) must stay above it.
     "MAX_URI_LENGTH": int(os.environ.get("LEVELUP_MAX_URI_LENGTH", "8000")),

@@ -1,7 +1,9 @@
 """Test settings: the same PostGIS database server, a throwaway test database."""
 
 import os
+import tempfile
 import uuid
+from pathlib import Path
 
 from .base import *  # noqa: F401,F403
 
@@ -25,3 +27,8 @@ LEVELUP["PROFILE_CACHE"] = False  # noqa: F405  (tests/missions/test_missions.py
 # One test database per checkout or helper when several suites run on one server (default test_levelup).
 if os.environ.get("LEVELUP_TEST_DATABASE"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["LEVELUP_TEST_DATABASE"]}  # noqa: F405
+
+# Bulk files (indicators.bulk): not written by the loads the tests make (tests/indicators/test_bulk.py
+# writes them itself), and never into the checkout's var/bulk.
+LEVELUP["BULK_ON_LOAD"] = False  # noqa: F405
+LEVELUP["BULK_DIR"] = Path(tempfile.gettempdir()) / "levelup-test-bulk"  # noqa: F405  (a folder per database in it)
