@@ -34,7 +34,8 @@ test: db lint explorer-vendor chromium
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# clients/python/pyproject.toml: the Python client (installed editable by requirements-dev.txt) and its dependencies
+$(VENV)/.installed: requirements.txt requirements-dev.txt clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
