@@ -82,8 +82,18 @@ from tests.live_server import live_api  # noqa: E402,F401  (session fixture: a r
 
 
 @pytest.fixture(scope="session")
-def written(django_db_setup, django_db_blocker):
-    """Bulk files of IoD 2025, pay and the snapshot, written once a session (tests/indicators/bulk_helpers.py)."""
+def bulk_session(django_db_setup, django_db_blocker):
+    """Bulk files of IoD 2025, pay and the snapshot, written once a session and removed at its end
+    (tests/indicators/bulk_helpers.py)."""
     from tests.indicators.bulk_helpers import bulk_files_written
 
     yield from bulk_files_written(django_db_blocker)
+
+
+@pytest.fixture(scope="module")
+def written(bulk_session, django_db_blocker):
+    """The session's bulk files, brought up to date for each module that reads them (an earlier
+    module may have reloaded a dataset as a new release): what changed is written again."""
+    from tests.indicators.bulk_helpers import bulk_files_current
+
+    return bulk_files_current(bulk_session, django_db_blocker)
