@@ -170,7 +170,12 @@ class AreaAncestor(models.Model):
                 fields=["descendant", "descendant_vintage", "ancestor", "ancestor_vintage"], name="ancestor_unique"
             )
         ]
-        indexes = [models.Index(fields=["ancestor", "descendant_vintage", "descendant"])]
+        indexes = [
+            models.Index(fields=["ancestor", "descendant_vintage", "descendant"]),
+            # Which vintages a vintage's areas are linked into (indicators.aggregation's routes between
+            # vintages): a probe per pair, where the table's 730k rows were scanned (200 ms a question).
+            models.Index(fields=["descendant_vintage", "ancestor_vintage"], name="ancestor_vintage_pairs"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.descendant_id}@{self.descendant_vintage_id} in {self.ancestor_id}@{self.ancestor_vintage_id}"

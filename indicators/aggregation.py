@@ -288,7 +288,7 @@ def _route(source: Vintage, target: Vintage) -> Vintage | None:
     if not Boundary.objects.filter(vintage=target).exists():
         raise refusal
     candidates = list(Vintage.objects.filter(
-        Q(pk=source.pk) | Q(pk__in=AreaAncestor.objects.filter(descendant_vintage=source).values("ancestor_vintage")),
+        Q(pk=source.pk) | Exists(AreaAncestor.objects.filter(descendant_vintage=source, ancestor_vintage=OuterRef("pk"))),
         Exists(Boundary.objects.filter(vintage=OuterRef("pk"))),
         effective_from__lte=target.effective_from, area_type__level__lte=target.area_type.level,
     ).exclude(pk=target.pk).select_related("area_type"))
