@@ -118,14 +118,6 @@ def not_found_page(request, code: str) -> HttpResponse:
 PAGE_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
-class _NotKept(Exception):  # noqa: N818 (not an error: a response that is not kept)
-    """Carries a page's answer out of rendered_once's build when it is not the page (a redirect, a 404)."""
-
-    def __init__(self, response: HttpResponse):
-        super().__init__(response.status_code)
-        self.response = response
-
-
 class AreaView(View):
     """`/areas/{code}/`: an area, its place in the hierarchy and its code history, its boundary and
     children on a map, its profile as a spine chart with the data table, sparklines of the trend,
@@ -136,17 +128,12 @@ class AreaView(View):
     costs no statement. Only a 200 is kept; a redirect or a 404 is answered afresh each time."""
 
     def get(self, request, code: str):
-        def build() -> bytes:
+        def build() -> bytes | HttpResponse:
             response = self.render_page(request, code)
-            if response.status_code != 200:
-                raise _NotKept(response)
-            return response.content
+            return response.content if response.status_code == 200 else response  # only the page is kept
 
-        try:
-            return rendered_once(f"page:{request.scheme}://{request.get_host()}{request.path}", build, request,
-                                 content_type=PAGE_CONTENT_TYPE)
-        except _NotKept as answer:
-            return answer.response
+        return rendered_once(f"page:{request.scheme}://{request.get_host()}{request.path}", build, request,
+                             content_type=PAGE_CONTENT_TYPE)
 
     def render_page(self, request, code: str) -> HttpResponse:
         detail = geo.area_detail(code=code)

@@ -114,24 +114,14 @@ class TileView(ParamsMixin, APIView):
         indicator = self.cleaned["indicator"]
         classes = tiles.tile_classes(vintage=found, indicator=indicator, period=self.cleaned["period"]) if indicator else None
 
-        def build() -> bytes:
-            body = tiles.tile_mvt(vintage=found, z=z, x=x, y=y, classes=classes)
-            if not body:
-                raise _EmptyTile
-            return body
+        def build() -> bytes | HttpResponse:
+            return tiles.tile_mvt(vintage=found, z=z, x=x, y=y, classes=classes) or _empty_tile(request)
 
         # Kept per data version under what the tile is of (the period resolved, so `latest` and its
         # ISO share one entry): a map's repeat of a tile costs no statement. Empty tiles are not kept.
         layer = f"{classes.indicator_id}@{classes.period_id}" if classes else "-"
-        try:
-            return rendered_once(f"tile:{found.id}/{z}/{x}/{y}/{layer}", build, request, content_type=tiles.MEDIA_TYPE,
-                                 store="tiles")
-        except _EmptyTile:
-            return _empty_tile(request)
-
-
-class _EmptyTile(Exception):  # noqa: N818 (not an error: a tile with no feature)
-    """Raised by a tile's build when it has no feature: answered with a 204, never kept."""
+        return rendered_once(f"tile:{found.id}/{z}/{x}/{y}/{layer}", build, request, content_type=tiles.MEDIA_TYPE,
+                             store="tiles")
 
 
 def tile_vintage_or_404(code: str):

@@ -104,13 +104,16 @@ def rendered_once(key: str, build: Callable[[], object], request=None, *,
     database, and from the second request of a `request` that accepts gzip, its gzip, compressed
     once (the first is compressed per request, as any body, by compression.GZipMiddleware: a
     document asked for once costs no slow compression). An error raised by `build()` is never
-    cached. `store` names the cache (settings.CACHES): vector tiles have their own, so that a map's
+    cached, nor is a response it returns instead of a body (a page's redirect or 404, an empty
+    tile's 204): that is answered as it is. `store` names the cache (settings.CACHES): vector tiles have their own, so that a map's
     hundreds of tiles never push the profiles out."""
     cache = caches[store] if settings.LEVELUP["PROFILE_CACHE"] else None
     versioned = f"kept:{data_version()!r}:{key}" if cache is not None else None
     kept = cache.get(versioned) if cache is not None else None
     if kept is None:
         body = build()
+        if isinstance(body, HttpResponse):
+            return body
         if not isinstance(body, bytes):
             body = ORJSONRenderer().render(body)
         if cache is not None:
