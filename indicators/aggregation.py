@@ -204,7 +204,10 @@ def _sibling(indicator: Indicator, suffix: str | None) -> str:
     return f" (e.g. {found})" if found and found != indicator.slug else ""
 
 
-def _method(indicator: Indicator, method: str | None) -> str:
+def aggregation_method(indicator: Indicator, method: str | None) -> str:
+    """The method an aggregation of `indicator` applies (`method`, else the indicator's own rule),
+    or an ObservationQueryError naming `method` when it cannot apply (the aggregate endpoint's 400,
+    and its CSVW metadata's)."""
     asked = method
     method = method or indicator.aggregation
     # Ranks are marked not aggregatable because no rule combines them as they are; the summaries
@@ -307,7 +310,7 @@ def aggregate_get(
     parent: Area | None = None, min_coverage: float | None = None,
 ) -> Aggregate:
     """`indicator` on `from_vintage` areas, aggregated to the `to_vintage` areas they lie in."""
-    method = _method(indicator, method)
+    method = aggregation_method(indicator, method)
     # A type alone means the newest vintage holding the indicator's values (children) or linked
     # to the children's vintage in the hierarchy (results).
     source = _vintage(from_type, from_vintage, "from", Vintage.objects.filter(Exists(
@@ -330,7 +333,7 @@ def custom_area_aggregate(
 ) -> Aggregate:
     """`indicator` for a custom area, from its small areas and their weights, by the same rules
     (the summaries too; a custom area has no peers, so no rank)."""
-    method = _method(indicator, method)
+    method = aggregation_method(indicator, method)
     source = custom_area.vintage
     result = _configure(Aggregate(
         indicator=indicator, method=method, from_vintage=source, to_vintage=source,

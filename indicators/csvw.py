@@ -14,8 +14,7 @@ from levelup_api.core.params import ParameterError
 from levelup_api.core.views import LICENCE
 
 from .aggregation import COLUMNS as AGGREGATE_COLUMNS
-from .aggregation import Summary
-from .aggregation import _method as method_applied  # the method an aggregation applies, or its 400
+from .aggregation import Summary, aggregation_method
 from .harmonise import COLUMNS as HARMONISED_COLUMNS
 from .models import Indicator, Release, Status
 from .selectors import OBSERVATION_COLUMNS
@@ -245,7 +244,7 @@ def aggregate_metadata(request, indicator: Indicator, method: str | None, weight
     """The metadata of `/indicators/{slug}/aggregate/?...&format=csv` (`method`: the one asked, or
     None for the indicator's own, one the CSV would refuse refused here with the same 400; the
     releases: the indicator's and its weight's)."""
-    method = method_applied(indicator, method)
+    method = aggregation_method(indicator, method)
     weight = weight or indicator.weight_indicator
     slugs = [indicator.slug] + ([weight.slug] if weight else [])
     return document(
@@ -261,7 +260,7 @@ def aggregate_metadata(request, indicator: Indicator, method: str | None, weight
 def custom_area_metadata(request, indicators: list[Indicator], method: str | None, area_name: str) -> dict:
     """The metadata of `/custom-areas/{id}/observations/?...&format=csv`: its area_code is the custom
     area's id, which no list of GSS codes holds, so it has no foreign key."""
-    methods = {method_applied(i, method) for i in indicators}
+    methods = {aggregation_method(i, method) for i in indicators}
     return document(
         request,
         aggregate_columns(indicators, methods, custom_area=True),
