@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 from geographies.models import Area, Vintage
+from indicators.current import current_in
 from levelup_api.core.replicas import read_connection
 
 # The first letter of a GSS code names its country; the spine compares an area with the areas of
@@ -81,7 +82,7 @@ _SERIES_SQL = """
         SELECT o.indicator_id, p.label, o.value, p."end", p.start, p.id,
                row_number() OVER (PARTITION BY o.indicator_id ORDER BY p."end" DESC, p.start DESC, p.id DESC) AS back
         FROM indicators_observation o JOIN indicators_period p ON p.id = o.period_id
-        WHERE o.area_id = %(area)s AND o.is_current AND o.value IS NOT NULL
+        WHERE o.area_id = %(area)s AND CURRENT_RELEASE(o) AND o.value IS NOT NULL
           AND o.indicator_id IN (SELECT f.indicator_id FROM missions_profilefact f WHERE f.area_id = %(area)s)
     ) s JOIN indicators_indicator i ON i.id = s.indicator_id
     WHERE s.back <= %(points)s
@@ -93,7 +94,7 @@ def profile_series(*, area: Area, points: int = 10) -> dict[str, list[Point]]:
     """Per indicator slug of the area's profile, its last `points` values, oldest first."""
     out: dict[str, list[Point]] = {}
     with read_connection().cursor() as cursor:
-        cursor.execute(_SERIES_SQL, {"area": area.id, "points": points})
+        cursor.execute(current_in(_SERIES_SQL), {"area": area.id, "points": points})
         for slug, label, value in cursor.fetchall():
             out.setdefault(slug, []).append(Point(label, value))
     return out
@@ -207,7 +208,7 @@ _MAP_SQL = """
         FROM unnest(%(indicators)s::bigint[], %(periods)s::text[]) WITH ORDINALITY asked(indicator_id, iso, n)
         JOIN indicators_period p ON p.iso = asked.iso
         JOIN indicators_observation o ON o.indicator_id = asked.indicator_id AND o.period_id = p.id
-        WHERE o.is_current AND o.value IS NOT NULL AND o.area_id IN (SELECT area_id FROM members)
+        WHERE CURRENT_RELEASE(o) AND o.value IS NOT NULL AND o.area_id IN (SELECT area_id FROM members)
         GROUP BY o.area_id
     )
     SELECT a.code, a.name, ol.borrowed, ST_AsSVG(ol.g, 1, 0), lv.layers, lv.vals,
@@ -225,7 +226,7 @@ def map_sheet(*, vintage: Vintage, layers: list[tuple[int, str]]) -> MapSheet:
     """The areas of `vintage` as SVG outlines, with the current value of each layer (indicator id,
     period ISO) for each of them, in one statement."""
     with read_connection().cursor() as cursor:
-        cursor.execute(_MAP_SQL, {
+        cursor.execute(current_in(_MAP_SQL, [i for i, _ in layers]), {
             "vintage": vintage.id, "type": vintage.area_type_id,
             "sx": MAP_UNITS_PER_DEGREE * math.cos(math.radians(MAP_MIDDLE_LATITUDE)), "sy": MAP_UNITS_PER_DEGREE,
             "tolerance": MAP_SIMPLIFY,
@@ -383,13 +384,13 @@ class ExploreExtremes:
 
 # The current observations of one indicator and period for the vintage's areas (below the parent),
 # filtered as observation_filter filters /observations/?indicator=&vintage=&period=&parent= (the
-# membership, the ancestor row in the vintage, is_current), by the (indicator, period, area) index;
+# membership, the ancestor row in the vintage, the current release), by the (indicator, period, area) index;
 # the n lowest and n highest (ties by code) and the count, in one statement.
 _EXPLORE_EXTREMES_SQL = """
     WITH v AS MATERIALIZED (
         SELECT a.code, a.name, o.value, o.lci, o.uci
         FROM indicators_observation o JOIN geographies_area a ON a.id = o.area_id
-        WHERE o.indicator_id = %(indicator)s AND o.period_id = %(period)s AND o.is_current AND o.value IS NOT NULL
+        WHERE o.indicator_id = %(indicator)s AND o.period_id = %(period)s AND CURRENT_RELEASE(o) AND o.value IS NOT NULL
           AND EXISTS (SELECT 1 FROM geographies_areamembership m WHERE m.area_id = o.area_id AND m.vintage_id = %(vintage)s)
           AND (%(parent)s::bigint IS NULL OR EXISTS (
                SELECT 1 FROM geographies_areaancestor aa WHERE aa.ancestor_id = %(parent)s::bigint
@@ -405,7 +406,7 @@ def explore_extremes(*, indicator_id: int, period_id: int, vintage: Vintage, par
                      n: int = 10) -> ExploreExtremes:
     """The `n` lowest and `n` highest current values of the indicator at the period in `vintage`."""
     with read_connection().cursor() as cursor:
-        cursor.execute(_EXPLORE_EXTREMES_SQL, {"indicator": indicator_id, "period": period_id, "vintage": vintage.id,
+        cursor.execute(current_in(_EXPLORE_EXTREMES_SQL, [indicator_id]), {"indicator": indicator_id, "period": period_id, "vintage": vintage.id,
                                                "parent": parent.id if parent else None, "n": n})
         rows = cursor.fetchall()
     low = [ExploreRow(*r[1:6]) for r in rows if r[0] == "low"]

@@ -20,6 +20,7 @@ from geographies.models import Area, AreaAncestor, AreaType, Boundary, CustomAre
 from levelup_api.core.caching import data_version
 from levelup_api.core.replicas import read_connection
 
+from .current import current_in, current_release_ids
 from .models import Coverage, Indicator, Observation, Period
 from .precision import derived_places, derived_round
 from .selectors import ObservationQueryError
@@ -242,7 +243,7 @@ def _populations(vintage: Vintage) -> str:
     """Population counts to suggest as a weight: those with values for most of the child areas
     (totals before age groups). Only on the way to a 400."""
     slugs = (Observation.objects.filter(indicator__measure=M.COUNT, indicator__slug__startswith="population",
-                                        is_current=True, area__memberships__vintage=vintage)
+                                        release_id__in=current_release_ids(), area__memberships__vintage=vintage)
              .values("indicator__slug").annotate(n=Count("area_id", distinct=True))
              .order_by("-n", Length("indicator__slug"), "indicator__slug").values_list("indicator__slug", flat=True))
     return ", ".join(f"weight={s}" for s in list(slugs[:3])) or "weight=<a population count>"
@@ -314,7 +315,8 @@ def aggregate_get(
     # A type alone means the newest vintage holding the indicator's values (children) or linked
     # to the children's vintage in the hierarchy (results).
     source = _vintage(from_type, from_vintage, "from", Vintage.objects.filter(Exists(
-        Observation.objects.filter(indicator=indicator, is_current=True, area__memberships__vintage=OuterRef("pk")))))
+        Observation.objects.filter(indicator=indicator, release_id__in=current_release_ids([indicator.id]),
+                                   area__memberships__vintage=OuterRef("pk")))))
     target = _vintage(to_type, to_vintage, "to", Vintage.objects.filter(
         id__in=AreaAncestor.objects.filter(descendant_vintage=source).values("ancestor_vintage")))
     via = _route(source, target)
@@ -473,22 +475,24 @@ def _aggregate(agg: Aggregate, kids: sql.Composable, *, ranked: bool, published:
     ids = sql.SQL("ARRAY[{ind}, (SELECT id FROM indicators_indicator WHERE slug = {slug})]").format(
         ind=sql.Literal(agg.indicator.id), slug=sql.Literal(counterpart)) if counterpart else sql.SQL(
         "ARRAY[{}]").format(sql.Literal(agg.indicator.id))
-    pub = sql.SQL("""
+    # The releases this statement reads: the indicator's, its weight's and its published counterpart's.
+    reads = [agg.indicator.id, *([agg.weight.id] if weighted else []), *([counterpart] if counterpart else [])]
+    pub = sql.SQL(current_in("""
         LEFT JOIN LATERAL (
             SELECT o.value, o.indicator_id FROM indicators_observation o
-            WHERE o.area_id = r.target_id AND o.period_id = r.period_id AND o.is_current AND o.indicator_id = ANY({ids})
+            WHERE o.area_id = r.target_id AND o.period_id = r.period_id AND CURRENT_RELEASE(o) AND o.indicator_id = ANY({ids})
             ORDER BY o.indicator_id = {ind} DESC LIMIT 1) pub ON true
-    """).format(ids=ids, ind=sql.Literal(agg.indicator.id)) if published else sql.SQL(
+    """, reads)).format(ids=ids, ind=sql.Literal(agg.indicator.id)) if published else sql.SQL(
         "LEFT JOIN (SELECT NULL::float8 AS value, NULL::int AS indicator_id) pub ON true")
     # v and w are MATERIALIZED: inlined, the planner (estimating a few dozen rows for one
     # indicator and period) joined them to every child by nested loop: 12 s instead of 0.1 s.
-    query = sql.SQL("""
+    query = sql.SQL(current_in("""
         WITH kids AS ({kids}), v AS MATERIALIZED (
             SELECT o.area_id, o.period_id, o.value, o.numerator, o.denominator FROM indicators_observation o
-            WHERE o.indicator_id = {ind} AND o.period_id = ANY({periods}) AND o.is_current
+            WHERE o.indicator_id = {ind} AND o.period_id = ANY({periods}) AND CURRENT_RELEASE(o)
         ), w AS MATERIALIZED (
             SELECT o.area_id, o.value AS weight FROM indicators_observation o
-            WHERE o.indicator_id = {wind} AND o.period_id = {wper} AND o.is_current
+            WHERE o.indicator_id = {wind} AND o.period_id = {wper} AND CURRENT_RELEASE(o)
         ){nat}, c AS (
             SELECT {columns}
             FROM kids k CROSS JOIN unnest({periods}) p(period_id)
@@ -510,7 +514,7 @@ def _aggregate(agg: Aggregate, kids: sql.Composable, *, ranked: bool, published:
                r.rank, r.rank_of, pub.value, pub.indicator_id
         FROM r {pub}
         {where}
-    """).format(
+    """, reads)).format(
         kids=kids, ind=sql.Literal(agg.indicator.id), periods=sql.Literal([p.id for p in agg.periods]),
         wind=sql.Literal(agg.weight.id if weighted else None), wper=sql.Literal(agg.weight_period.id if weighted else None),
         nat=nat, columns=sql.SQL(", ".join(columns)),

@@ -36,6 +36,7 @@ from psycopg import sql
 from levelup_api.core.ingest import RunRecorder, file_checksum
 from levelup_api.core.models import IngestRun
 
+from .current import current_sql
 from .datasets import CURRENT_RELEASE_SQL
 from .models import BulkFile
 
@@ -104,7 +105,7 @@ _ROWS_SQL = """
     JOIN indicators_period p ON p.id = o.period_id
     JOIN geographies_area a ON a.id = o.area_id
     LEFT JOIN geographies_areatype t ON t.id = a.area_type_id
-    WHERE o.is_current {only}
+    WHERE {releases}
     ORDER BY i.slug COLLATE "C", p.iso COLLATE "C", a.code COLLATE "C"
 """
 MEDIA_TYPES = {BulkFile.Format.PARQUET: "application/vnd.apache.parquet", BulkFile.Format.CSV_GZ: "application/gzip"}
@@ -143,7 +144,7 @@ class Plan:
     fingerprint: str
 
 
-# Each dataset's current releases (datasets.CURRENT_RELEASE_SQL: one index probe per indicator), the
+# Each dataset's current release (datasets.CURRENT_RELEASE_SQL, for each of its indicators), the
 # newest of them first, and what the fingerprint is made of: each indicator and its current release.
 _CURRENT_SQL = f"""
     WITH current AS (
@@ -232,13 +233,15 @@ class BulkOutcome:
 def _copy_blocks(cursor, plan: Plan) -> Iterator[bytes]:
     """The plan's rows as CSV from PostgreSQL's COPY, in blocks of whole rows (COPY hands over one
     row per chunk)."""
-    only = sql.SQL("AND i.dataset_id = {}").format(sql.Literal(plan.dataset_id)) if plan.dataset_id else sql.SQL("")
+    # A dataset's file reads its current release's partition; the snapshot every current one's.
+    releases = (sql.SQL("o.release_id = {}").format(sql.Literal(plan.release_id)) if plan.dataset_id
+                else sql.SQL(current_sql("o")))
     query = sql.SQL(_ROWS_SQL).format(
         columns=sql.SQL(", ").join(
             sql.SQL("{} AS {}").format(sql.SQL(e), sql.Identifier(c))
             for e, c in zip(_EXPRESSIONS, COLUMNS, strict=True)
         ),
-        only=only,
+        releases=releases,
     )
     raw = cursor.cursor
     with raw.copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(query)) as copy:

@@ -17,12 +17,10 @@ from .models import BulkFile, Coverage, Dataset, Indicator, Release
 # Licences by the name a dataset gives, with their address.
 LICENCE_URLS = {LICENCE["name"]: LICENCE["url"]}
 
-# The release each indicator's current values come from. Every current value of an indicator is from
-# one release (the loader and services.dataset_currency_rebuild both make it so), so one probe of the
-# partial unique index of current values finds it, however many rows the indicator has: this is why
-# these reads are SQL (the ORM would say the LATERAL probe as nested subqueries, planned worse).
+# The release each indicator's current values come from: its dataset's one current release
+# (Release.is_current; the partial unique index on it finds it).
 CURRENT_RELEASE_SQL = """
-    SELECT o.release_id FROM indicators_observation o WHERE o.indicator_id = i.id AND o.is_current LIMIT 1
+    SELECT r.id AS release_id FROM indicators_release r WHERE r.dataset_id = i.dataset_id AND r.is_current
 """
 _DATASETS_SQL = f"""
     SELECT d.id, d.slug, d.title, d.description, d.licence, d.source_url, pubs.names, inds.slugs,
@@ -106,7 +104,7 @@ def dataset_releases(*, dataset_id: int) -> list[Release]:
     return list(
         Release.objects.filter(dataset_id=dataset_id, state=Release.State.PUBLISHED)
         .order_by("-release_date", "-id")
-        .only("id", "label", "release_date", "state", "source_url", "notes")
+        .only("id", "label", "release_date", "state", "is_current", "source_url", "notes")
     )
 
 

@@ -11,6 +11,7 @@ from levelup_api.core.params import (
     BooleanParam,
     ChoiceParam,
     DateParam,
+    IntegerParam,
     ListParam,
     NumberParam,
     Params,
@@ -19,6 +20,7 @@ from levelup_api.core.params import (
     page_size_param,
 )
 
+from .current import current_release_ids
 from .models import Indicator, Observation, Status
 
 # JSON pages of observations (the CSV is never paged).
@@ -58,6 +60,12 @@ def period_param(help_text: str = "Periods, comma-separated: ISO 8601 (2021-04-0
 
 def as_of_param() -> DateParam:
     return DateParam(help_text="YYYY-MM-DD: values as published on that date (the release then current).")
+
+
+def release_param() -> IntegerParam:
+    return IntegerParam(min_value=1, max_value=2**31 - 1, help_text=(
+        "A release id (from /api/v1/datasets/{slug}/releases/): that release's values only, current or "
+        "not; a draft is never served. Does not combine with `as_of`."))
 
 
 def harmonise_param() -> BooleanParam:
@@ -136,7 +144,7 @@ class IndicatorFilterSet(Params):
         area_type = self.form.cleaned_data.get("type")
         if area_type is not None:
             queryset = queryset.filter(Exists(Observation.objects.filter(
-                indicator=OuterRef("pk"), is_current=True, area__area_type=area_type)))
+                indicator=OuterRef("pk"), release_id__in=current_release_ids(), area__area_type=area_type)))
         return super().filter_queryset(queryset)
 
 
@@ -152,11 +160,13 @@ class ObservationForm(forms.Form):
         if data.get("harmonise"):
             if data.get("vintage") is None:
                 self.add_error("harmonise", "harmonise needs `vintage`: the boundaries to express values on")
-            for name in ("as_of", "status"):
+            for name in ("as_of", "status", "release"):
                 if data.get(name):
                     self.add_error(name, f"{name} does not combine with harmonise")
         elif data.get("explain"):
             self.add_error("explain", "explain goes with harmonise=true")
+        if data.get("release") and data.get("as_of"):
+            self.add_error("release", "release names one release; as_of picks one per dataset: give one of them")
         return data
 
 
@@ -174,6 +184,7 @@ class ObservationFilterSet(Params):
     status = ChoiceParam(choices=[(c, label) for c, label in Status.choices if c],
                          help_text="Only rows with this status letter (x suppressed, u low reliability ...).")
     as_of = as_of_param()
+    release = release_param()
     harmonise = harmonise_param()
     explain = explain_param()
     deprecated_aliases = {"area_type": "type"}
@@ -181,7 +192,7 @@ class ObservationFilterSet(Params):
     class Meta:
         model = Observation
         fields = ["indicator", "area", "type", "vintage", "parent", "period", "period_from", "period_to",
-                  "status", "as_of", "harmonise", "explain"]
+                  "status", "as_of", "release", "harmonise", "explain"]
         form = ObservationForm
 
     def harmonised(self) -> list[dict]:
@@ -204,6 +215,7 @@ class ObservationFilterSet(Params):
             area_type=data.get("type"), vintage=data.get("vintage"), parent=data.get("parent"),
             periods=data.get("period") or [], period_from=data.get("period_from"),
             period_to=data.get("period_to"), status=data.get("status") or None, as_of=data.get("as_of"),
+            release=data.get("release"),
         )
 
 

@@ -15,6 +15,7 @@ from levelup_api.core.graphql_sql import (
     FLOAT,
     INT,
     JSON,
+    STATEMENT_FINISHERS,
     STRING,
     BindContext,
     Bound,
@@ -28,9 +29,14 @@ from levelup_api.core.graphql_sql import (
     params_bound,
 )
 
+from .current import current_in
 from .filters import AreaObservationsParams
 from .models import Indicator, Period, Status
 from .selectors import LATEST, MAX_LATEST_BACK, YEAR
+
+# Current values are named by their releases' ids, written into each statement as it runs.
+if current_in not in STATEMENT_FINISHERS:
+    STATEMENT_FINISHERS.append(current_in)
 
 
 def _observations(arguments: dict, context: BindContext) -> Bound:
@@ -76,7 +82,7 @@ _FIXED = f"{{row}}.period_id IN (SELECT p.id FROM indicators_period p WHERE {_FI
 def _observations_source(variant: tuple) -> str:
     periods = {("all",): "", (True, False): f" AND {_LATEST}", (False, True): f" AND {_FIXED}",
                (True, True): f" AND ({_LATEST} OR {_FIXED})"}[variant]
-    return ("indicators_observation {row} {joins} WHERE {row}.area_id = {parent}.id AND {row}.is_current "
+    return ("indicators_observation {row} {joins} WHERE {row}.area_id = {parent}.id AND CURRENT_RELEASE({row}) "
             f"AND {{row}}.indicator_id = {_INDICATORS}{periods}")
 
 

@@ -13,6 +13,7 @@ from django.db.models import F
 
 from geographies.models import Area, AreaAncestor, AreaChange, AreaMembership, ChangeType, Vintage
 
+from .current import current_release_ids
 from .models import Indicator, Observation, Period
 from .precision import derived_places, derived_round
 from .selectors import OBSERVATION_COLUMNS, observation_base, observation_filter, observation_rows
@@ -39,7 +40,7 @@ def _weights(indicators: dict[int, Indicator], areas: set[int]) -> dict[int, lis
     ids = {i.weight_indicator_id for i in indicators.values() if i.weight_indicator_id}
     ids |= set(Indicator.objects.filter(slug__in=slugs).values_list("id", flat=True))
     out: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
-    for area_id, ind, per, value in (Observation.objects.filter(indicator_id__in=ids, area_id__in=areas, is_current=True,
+    for area_id, ind, per, value in (Observation.objects.filter(indicator_id__in=ids, area_id__in=areas, release_id__in=current_release_ids(ids),
                                                                 value__isnull=False)
                                      .values_list("area_id", "indicator_id", "period_id", "value")):
         out[area_id].append((ind, per, value))

@@ -7,7 +7,6 @@ also the fast path to current values.
 """
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -53,12 +52,21 @@ class Release(models.Model):
     notes = models.TextField(blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PUBLISHED)
     checksum = models.CharField(max_length=64, blank=True)
+    is_current = models.BooleanField(default=False, help_text=(
+        "Its values are the dataset's current ones: the newest published release (at most one "
+        "per dataset). Set by indicators.services.release_currency_set, never by hand."))
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["dataset", "-release_date", "-id"]
-        constraints = [models.UniqueConstraint(fields=["dataset", "label"], name="release_label_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "label"], name="release_label_unique"),
+            # Publishing is an update of this flag; a release holds one row per indicator, period and
+            # area, so one current value per key holds by construction.
+            models.UniqueConstraint(fields=["dataset"], condition=Q(is_current=True),
+                                    name="release_one_current_per_dataset"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dataset_id}: {self.label}"
@@ -174,7 +182,6 @@ class Observation(models.Model):
     denominator = models.FloatField(null=True, blank=True)
     status = models.CharField(max_length=1, choices=Status.choices, blank=True, default="")
     note = models.TextField(blank=True)
-    is_current = models.BooleanField(default=True, help_text="From the newest published release (derived).")
     # Precomputed at ingest (a window rank over 10^7 rows takes seconds): position among areas of
     # the same type for this indicator and period, 1 = best by polarity (highest when neutral); for
     # a rank indicator its published rank (rank_of: the number ranked), for a decile none
@@ -183,20 +190,20 @@ class Observation(models.Model):
     rank_of = models.PositiveIntegerField(null=True, blank=True, help_text="Areas ranked alongside.")
 
     class Meta:
+        # The table is partitioned by LIST (release_id), one partition per release (migration 0006,
+        # indicators.partitions, which creates these indexes on each partition): current reads name
+        # the current releases (indicators.current), so the planner reads their partitions only.
         constraints = [
-            # One current value per indicator, area and period; also the index current reads use.
-            models.UniqueConstraint(fields=["indicator", "period", "area"], condition=Q(is_current=True),
-                                    name="observation_one_current"),
+            # One row per indicator, period and area in a release; also the index most reads use.
+            models.UniqueConstraint(fields=["indicator", "period", "area", "release"],
+                                    name="observation_one_per_release"),
             models.CheckConstraint(
                 condition=Q(lci__isnull=True) | Q(value__isnull=True) | Q(lci__lte=F("value")), name="observation_lci_le_value"),
             models.CheckConstraint(
                 condition=Q(uci__isnull=True) | Q(value__isnull=True) | Q(uci__gte=F("value")), name="observation_uci_ge_value"),
         ]
         indexes = [
-            models.Index(fields=["area", "indicator", "period"], condition=Q(is_current=True), name="observation_area_current"),
-            # Releases are loaded in one block each, so a BRIN index finds a release's rows for `as_of`
-            # at a fraction of a B-tree's size.
-            BrinIndex(fields=["release"], name="observation_release_brin"),
+            models.Index(fields=["area", "indicator", "period"], name="observation_area"),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ from geographies.models import Area, AreaAncestor, AreaMembership, AreaType, Vin
 from levelup_api.core.caching import data_version
 from levelup_api.core.params import ParameterError
 
+from .current import current_release_ids, releases_as_of
 from .models import Coverage, Dataset, Indicator, Observation, Period, Release
 
 LATEST = re.compile(r"^latest(?:-(\d+))?$")
@@ -117,7 +118,7 @@ def _latest_periods(version: float | None, indicator_ids: tuple[int, ...], area_
     period (`version` only keys the memo)."""
     rows = Coverage.objects.filter(indicator_id__in=indicator_ids)
     probe = Observation.objects.filter(indicator_id=OuterRef("indicator_id"), period_id=OuterRef("period_id"),
-                                       is_current=True)
+                                       release_id__in=current_release_ids(indicator_ids))
     if area_ids:
         probe = probe.filter(area_id__in=list(area_ids))
     if vintage_id is not None:
@@ -172,7 +173,7 @@ def observation_filter(
     qs: QuerySet[Observation], *, indicators: list[str] = (), areas: list[str] = (),
     area_type: AreaType | None = None, vintage: Vintage | None = None, parent: Area | None = None,
     periods: list[str] = (), period_from: dt.date | None = None, period_to: dt.date | None = None,
-    status: str | None = None, as_of: dt.date | None = None,
+    status: str | None = None, as_of: dt.date | None = None, release: int | None = None,
 ) -> QuerySet[Observation]:
     indicator_ids: list[int] = []
     if indicators:
@@ -209,13 +210,15 @@ def observation_filter(
         qs = qs.filter(period__start__lte=period_to)
     if status:
         qs = qs.filter(status=status)
-    if as_of:
-        # Per dataset, the newest published release out by that date.
-        releases = (Release.objects.filter(state=Release.State.PUBLISHED, release_date__lte=as_of)
-                    .order_by("dataset_id", "-release_date", "-id").distinct("dataset_id").values("id"))
-        qs = qs.filter(release_id__in=releases)
-    else:
-        qs = qs.filter(is_current=True)
+    # Which releases' partitions to read, named as constants so that the planner reads only those.
+    if release:
+        if not Release.objects.filter(id=release, state=Release.State.PUBLISHED).exists():
+            raise ObservationQueryError("release", f"no published release {release}; see /api/v1/datasets/")
+        qs = qs.filter(release_id=release)
+    elif as_of:
+        qs = qs.filter(release_id__in=releases_as_of(as_of))
+    else:  # the releases holding the indicators' current values (all current ones if none is named)
+        qs = qs.filter(release_id__in=current_release_ids(indicator_ids or None))
     return qs
 
 

@@ -22,6 +22,7 @@ from levelup_api.core.params import AsciiIntegerField, ParameterError
 from levelup_api.core.prepared import prepared_cursor
 from levelup_api.core.replicas import read_connection
 
+from .current import current_in
 from .models import Indicator, Observation
 from .selectors import observation_filter
 
@@ -256,7 +257,7 @@ TILE_SQL = f"""
         FROM tile t
         JOIN geographies_area a ON a.id = t.area_id
         JOIN geographies_areamembership m ON m.area_id = t.area_id AND m.vintage_id = %(vintage)s::bigint
-        LEFT JOIN indicators_observation o ON o.is_current AND o.indicator_id = %(indicator)s::int
+        LEFT JOIN indicators_observation o ON CURRENT_RELEASE(o) AND o.indicator_id = %(indicator)s::int
              AND o.period_id = %(period)s::int AND o.area_id = t.area_id
         WHERE t.geom IS NOT NULL
     ) f
@@ -275,7 +276,7 @@ def tile_mvt(*, vintage: Vintage, z: int, x: int, y: int, classes: TileClasses |
     """The tile's bytes: one layer, `areas`, a feature per boundary of `vintage` it shows; empty when
     there is none."""
     with prepared_cursor(read_connection()) as cursor:
-        cursor.execute(TILE_SQL, tile_params(vintage_id=vintage.id, z=z, x=x, y=y, classes=classes))
+        cursor.execute(current_in(TILE_SQL, [classes.indicator_id] if classes else []), tile_params(vintage_id=vintage.id, z=z, x=x, y=y, classes=classes))
         (body,) = cursor.fetchone()
     return bytes(body) if body else b""
 

@@ -30,6 +30,7 @@ from indicators.aggregation import (
     WEIGHTED,
     Summary,
 )
+from indicators.current import current_in
 from indicators.models import Indicator
 from indicators.precision import DERIVED_EXTRA_PLACES, METHOD_PLACES, OWN_PLACES
 
@@ -121,7 +122,7 @@ COMPUTED_SQL = """
         FROM (SELECT DISTINCT indicator_id, period_id FROM qw
               UNION SELECT weight_id, weight_period_id FROM qw WHERE weight_id IS NOT NULL) x
         JOIN indicators_observation o ON o.indicator_id = x.indicator_id AND o.period_id = x.period_id
-             AND o.is_current
+             AND CURRENT_RELEASE(o)
     ), counts AS MATERIALIZED (  -- how many of each comparator's areas have a value, per vintage
         SELECT pr.comparator_id, pr.type_id, pr.vintage_id, v.indicator_id, v.period_id, count(*) AS with_value
         FROM pairs pr JOIN vals v ON v.area_id = pr.child_id AND v.value IS NOT NULL
@@ -175,7 +176,7 @@ COMPUTED_SQL = """
 def _computed_sql() -> sql.Composable:
     methods = {*OWN_RULES, *Summary.values, A.SHARE_IN_CATEGORY}
     weighted = sql.SQL("ARRAY[{}]::text[]").format(sql.SQL(", ").join(_lit(str(m)) for m in sorted(WEIGHTED)))
-    return sql.SQL(COMPUTED_SQL).format(
+    return sql.SQL(current_in(COMPUTED_SQL)).format(
         value=_case({m: METHOD_EXPRESSIONS[m][0] for m in methods}),
         used=_case({m: METHOD_USED.get(m, "count(value)") for m in methods}),
         coverage=_case({m: METHOD_EXPRESSIONS[m][1] for m in methods}),
@@ -395,7 +396,7 @@ def profile_facts_rebuild(*, indicator_ids: list[int] | None = None) -> int:
         # JIT compiling these wide expressions costs more (8 s of 16 for the facts) than it saves.
         cursor.execute("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off")
         # The current series, newest first; `valued` counts back over the points with a value.
-        cursor.execute("""
+        cursor.execute(current_in("""
             DROP TABLE IF EXISTS pf_series, pf_latest, pf_pairs, pf_want, pf_computed, pf_bench, pf_rows, pf_trend;
             CREATE TEMP TABLE pf_series ON COMMIT DROP AS
             SELECT o.area_id, o.indicator_id, o.period_id, o.value, o.lci, o.uci, o.numerator, o.denominator,
@@ -406,10 +407,10 @@ def profile_facts_rebuild(*, indicator_ids: list[int] | None = None) -> int:
                        PARTITION BY o.area_id, o.indicator_id, o.value IS NULL
                        ORDER BY p."end" DESC, p.start DESC, p.id DESC) END AS valued
             FROM indicators_observation o JOIN indicators_period p ON p.id = o.period_id
-            WHERE o.is_current AND o.indicator_id = ANY(%s);
+            WHERE CURRENT_RELEASE(o) AND o.indicator_id = ANY(%s);
             CREATE INDEX ON pf_series (area_id, indicator_id, period_id);
             ANALYZE pf_series;
-        """, [scope])
+        """, scope), [scope])
         # Each area's latest row, with its region and nation (the UK where it has no nation).
         cursor.execute("""
             CREATE TEMP TABLE pf_latest ON COMMIT DROP AS
@@ -539,7 +540,7 @@ SPREADS_SQL = f"""
           FROM missions_profilefact f JOIN geographies_area a ON a.id = f.area_id
           WHERE %(scope)s::int[] IS NULL OR f.indicator_id = ANY(%(scope)s::int[])) k
     JOIN indicators_observation o ON o.indicator_id = k.indicator_id AND o.period_id = k.period_id
-         AND o.is_current AND o.value IS NOT NULL
+         AND CURRENT_RELEASE(o) AND o.value IS NOT NULL
     JOIN geographies_area a ON a.id = o.area_id AND a.area_type_id = k.area_type_id
     JOIN indicators_indicator i ON i.id = o.indicator_id
     CROSS JOIN LATERAL (SELECT CASE WHEN left(a.code, 1) IN ('E', 'W', 'S', 'N') THEN left(a.code, 1) END) c(letter)
@@ -556,5 +557,5 @@ def profile_spreads_rebuild(cursor, *, scope: list[int] | None) -> int:
         cursor.execute("TRUNCATE missions_profilespread")
     else:
         cursor.execute("DELETE FROM missions_profilespread WHERE indicator_id = ANY(%s)", [scope])
-    cursor.execute(SPREADS_SQL, {"scope": scope})
+    cursor.execute(current_in(SPREADS_SQL), {"scope": scope})
     return cursor.rowcount

@@ -13,6 +13,7 @@ from django.conf import settings
 from psycopg import sql
 
 from geographies.models import Area, AreaAncestor, AreaMembership, AreaType, Vintage
+from indicators.current import current_release_ids
 from indicators.models import Indicator, Observation
 from indicators.precision import derived_places, derived_round
 from levelup_api.core.params import ParameterError
@@ -168,7 +169,8 @@ def mission_progress(*, mission: Mission, vintage: Vintage) -> dict:
     targets = defaultdict(list)
     for target in mission.targets.all():
         targets[target.metric_id].append(target)
-    rows = (Observation.objects.filter(indicator_id__in=[m.indicator_id for m in metrics], is_current=True,
+    rows = (Observation.objects.filter(indicator_id__in=[m.indicator_id for m in metrics],
+                                   release_id__in=current_release_ids([m.indicator_id for m in metrics]),
                                        area_id__in=members, value__isnull=False)
             .values_list("indicator_id", "area_id", "period_id", "value", "period__iso", "period__label",
                          "period__start", "period__end"))
@@ -225,7 +227,8 @@ def _national_values(mission: Mission, metrics: list[Metric]) -> dict[tuple[int,
     """England's value per indicator and period (the UK's where England has none)."""
     out = {}
     for ind, per, code, value in (Observation.objects.filter(
-            indicator_id__in=[m.indicator_id for m in metrics], is_current=True, area__code__in=["K02000001", "E92000001"],
+            indicator_id__in=[m.indicator_id for m in metrics],
+            release_id__in=current_release_ids([m.indicator_id for m in metrics]), area__code__in=["K02000001", "E92000001"],
             value__isnull=False).values_list("indicator_id", "period_id", "area__code", "value").order_by("-area__code")):
         out[ind, per] = (code, value)  # K02 comes first, so England's value, when there is one, wins
     return out
@@ -271,7 +274,8 @@ def area_scorecard(*, area: Area) -> list[dict]:
     indicator_ids = {m.indicator_id for mission in missions for m in mission.metrics.all()}
     series: dict[int, list[tuple]] = defaultdict(list)
     for ind, value, label, start in (
-            Observation.objects.filter(indicator_id__in=indicator_ids, area=area, is_current=True, value__isnull=False)
+            Observation.objects.filter(indicator_id__in=indicator_ids, area=area,
+                                       release_id__in=current_release_ids(indicator_ids), value__isnull=False)
             .values_list("indicator_id", "value", "period__label", "period__start")
             .order_by("period__end", "period__start")):
         series[ind].append((value, label, start))
@@ -305,7 +309,7 @@ def national_latest(indicator_ids) -> dict[int, dict]:
     """Each indicator's latest value for England, or for the UK where England has none."""
     out: dict[int, dict] = {}
     rows = (Observation.objects.filter(indicator_id__in=indicator_ids, area__code__in=["E92000001", "K02000001"],
-                                       is_current=True, value__isnull=False)
+                                       release_id__in=current_release_ids(indicator_ids), value__isnull=False)
             .order_by("indicator_id", "-area__code", "period__end", "period__start")
             .values_list("indicator_id", "area__code", "period__label", "value"))
     for ind, code, label, value in rows:  # per indicator: the UK's rows, then England's, oldest first
@@ -318,7 +322,8 @@ def area_similar(*, area: Area, indicators: list[Indicator], n: int = 10) -> tup
     each indicator standardised (z-scores across the areas with values for all of them), by
     Euclidean distance. Areas missing any of the indicators are left out."""
     latest = {}
-    for ind, per in (Observation.objects.filter(area=area, indicator__in=indicators, is_current=True,
+    for ind, per in (Observation.objects.filter(area=area, indicator__in=indicators,
+                                                release_id__in=current_release_ids([i.id for i in indicators]),
                                                 value__isnull=False)
                      .order_by("indicator_id", "-period__end").distinct("indicator_id")
                      .values_list("indicator_id", "period_id")):
@@ -327,7 +332,8 @@ def area_similar(*, area: Area, indicators: list[Indicator], n: int = 10) -> tup
     if not used:
         raise ParameterError("indicators", f"{area.code} has no values for these indicators")
     values: dict[int, dict[int, float]] = defaultdict(dict)
-    rows = Observation.objects.filter(indicator_id__in=latest, period_id__in=set(latest.values()), is_current=True,
+    rows = Observation.objects.filter(indicator_id__in=latest, period_id__in=set(latest.values()),
+                                      release_id__in=current_release_ids(list(latest)),
                                       value__isnull=False, area__area_type_id=area.area_type_id)
     for area_id, ind, per, value in rows.values_list("area_id", "indicator_id", "period_id", "value"):
         if latest[ind] == per:

@@ -54,11 +54,18 @@ _VERSION_SQL = """
         'epoch'::timestamptz))::float8
 """
 _cache: dict[str, float] = {"at": float("-inf"), "version": 0.0}  # "at": when read (monotonic)
+# What other apps read with the version, in the same statement, so that it costs no request a
+# statement of its own: each a SQL expression and a function given its value and the version
+# (indicators' current releases: indicators.current).
+VERSION_COMPANIONS: list[tuple[str, Callable[[object, float], None]]] = []
 
 
 def _version_read(cursor) -> float:
-    cursor.execute(_VERSION_SQL)
-    _cache["version"], _cache["at"] = cursor.fetchone()[0], time.monotonic()
+    cursor.execute(_VERSION_SQL + "".join(f", ({expression})" for expression, _ in VERSION_COMPANIONS))
+    row = cursor.fetchone()
+    _cache["version"], _cache["at"] = row[0], time.monotonic()
+    for (_, take), value in zip(VERSION_COMPANIONS, row[1:], strict=True):
+        take(value, row[0])
     return _cache["version"]
 
 
@@ -79,6 +86,14 @@ def data_version() -> float:
     if time.monotonic() - _cache["at"] >= settings.LEVELUP["DATA_VERSION_SECONDS"]:
         with connection.cursor() as cursor:
             _version_read(cursor)
+    return _cache["version"]
+
+
+def data_version_known() -> float:
+    """The data version as this process last heard it, without re-reading a stale one (the pushed
+    version, or the one the last request's conditional check read); read once if never read."""
+    if _cache["at"] == float("-inf"):
+        return data_version()
     return _cache["version"]
 
 

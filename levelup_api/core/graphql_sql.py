@@ -236,6 +236,12 @@ def queryset_sql(queryset) -> tuple[str, dict]:
     return _DJANGO_SQL.sub(swap, text), {f"q{n}": v for n, v in enumerate(params)}
 
 
+# Text an app writes into each statement as it runs rather than when its text is compiled and cached:
+# constants that change with the data, such as indicators' current releases (which the planner prunes
+# partitions on only as constants; indicators.current). Each takes and returns the statement's text.
+STATEMENT_FINISHERS: list[Callable[[str], str]] = []
+
+
 # -- a small thread-safe LRU (gunicorn's gthread workers share a process) --------------------------
 class LRU:
     def __init__(self, size: int) -> None:
@@ -704,6 +710,8 @@ class SQLCompiler:
         if text is None:
             text = _Builder(self, variants, names, guard_shapes).statement(plan, self.schema.query_type.name)
             plan.sql.put(shape, text)
+        for finish in STATEMENT_FINISHERS:
+            text = finish(text)
         return Statement(text, params, tuple(context.keys))
 
     def forget(self, statement: Statement) -> None:

@@ -131,10 +131,13 @@ for _n, _url in enumerate(u.strip() for u in os.environ.get("DATABASE_REPLICA_UR
 # 65,828 areas (a district's children counted in 1.7 ms, not 13). LEVELUP_RANDOM_PAGE_COST=4 for
 # PostgreSQL's default.
 RANDOM_PAGE_COST = float(os.environ.get("LEVELUP_RANDOM_PAGE_COST", "1.1"))
+# JIT compilation off: these statements run in milliseconds, but a plan over many release partitions
+# (indicators.partitions) has a total cost that crosses jit_above_cost, and compiling its ~950
+# expressions took 10 s of a 10 s aggregate (EXPLAIN ANALYZE: "JIT: Functions: 948").
 # dj-database-url maps postgis:// to the GeoDjango backend; make sure a plain postgres:// URL does too.
 for _db in DATABASES.values():
     _db["ENGINE"] = "django.contrib.gis.db.backends.postgis"
-    _db.setdefault("OPTIONS", {})["options"] = f"-c random_page_cost={RANDOM_PAGE_COST:g}"
+    _db.setdefault("OPTIONS", {})["options"] = f"-c random_page_cost={RANDOM_PAGE_COST:g} -c jit=off"
 DATABASE_ROUTERS = ["levelup_api.core.replicas.ReplicaRouter"]
 
 # Debian's GDAL/GEOS are found by ctypes; allow an override for unusual installs.
@@ -233,6 +236,10 @@ LEVELUP = {
     # publish (BULK_ON_LOAD; off: only `manage.py bulk_write` writes them).
     "BULK_DIR": Path(os.environ.get("LEVELUP_BULK_DIR", BASE_DIR / "var" / "bulk")).resolve(),
     "BULK_ON_LOAD": os.environ.get("LEVELUP_BULK_ON_LOAD", "on").lower() not in ("0", "off", "false", "no"),
+    # Releases kept online per dataset (each a partition of indicators_observation): after a load,
+    # releases beyond the newest this many are detached and dropped, logged (never the current one).
+    # 0 keeps every release, for `as_of` and comparisons (indicators.services.releases_retire).
+    "RELEASES_KEEP": int(os.environ.get("LEVELUP_RELEASES_KEEP", "0")),
     # The longest request URI (path and query string) answered; longer ones get a 414. gunicorn's
     # --limit-request-line (Makefile, Dockerfile: 8190, its maximum) must stay above it.
     "MAX_URI_LENGTH": int(os.environ.get("LEVELUP_MAX_URI_LENGTH", "8000")),
