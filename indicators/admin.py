@@ -15,7 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from levelup_api.core.admin import ReadOnlyAdminMixin
 
 from .models import Coverage, Dataset, Indicator, Observation, Period, Publisher, Release
-from .services import dataset_currency_rebuild, indicator_rules_changed
+from .services import indicator_rules_changed, release_currency_set, release_state_set
 from .uploads import UPLOAD_DIR, upload_confirm, upload_preview
 
 
@@ -43,11 +43,11 @@ class DatasetAdmin(SimpleHistoryAdmin):
 
 @admin.register(Release)
 class ReleaseAdmin(SimpleHistoryAdmin):
-    list_display = ("dataset", "label", "release_date", "state", "created_at")
-    list_filter = ("state", "dataset")
+    list_display = ("dataset", "label", "release_date", "state", "is_current", "created_at")
+    list_filter = ("state", "is_current", "dataset")
     list_select_related = ("dataset",)
     search_fields = ("label", "dataset__slug")
-    readonly_fields = ("checksum", "created_at")
+    readonly_fields = ("checksum", "created_at", "is_current")
     actions = ("publish", "unpublish")
     change_list_template = "admin/indicators/release/change_list.html"
 
@@ -92,13 +92,13 @@ class ReleaseAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and {"state", "release_date"} & set(form.changed_data):
-            dataset_currency_rebuild(dataset_id=obj.dataset_id)
+            release_currency_set(dataset_id=obj.dataset_id)
 
     def _set_state(self, request, queryset, state):
-        datasets = set(queryset.values_list("dataset_id", flat=True))
-        queryset.update(state=state)
-        for dataset_id in datasets:
-            dataset_currency_rebuild(dataset_id=dataset_id)
+        datasets = set()
+        for release in queryset:  # each a one-row update, with its history (the data version moves)
+            release_state_set(release=release, state=state)
+            datasets.add(release.dataset_id)
         self.message_user(request, f"{len(datasets)} dataset(s) now serve their newest published release.")
 
     @admin.action(description="Publish: serve these releases' values")
@@ -132,8 +132,8 @@ class PeriodAdmin(admin.ModelAdmin):
 
 @admin.register(Observation)
 class ObservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("indicator", "area", "period", "value", "lci", "uci", "status", "release", "is_current")
-    list_filter = ("is_current", "status", "indicator")
+    list_display = ("indicator", "area", "period", "value", "lci", "uci", "status", "release")
+    list_filter = ("release__is_current", "status", "indicator")
     list_select_related = ("indicator", "area", "period", "release")
     search_fields = ("^area__code", "indicator__slug")
     show_full_result_count = False

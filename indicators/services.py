@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from levelup_api.core.ingest import (
@@ -16,20 +18,39 @@ from levelup_api.core.ingest import (
 )
 from levelup_api.core.models import IngestRun
 
+from . import partitions
 from .bulk import bulk_after_change
-from .ingest.loader import IndicatorLoader
+from .current import current_changed, current_forget
+from .ingest.loader import REPLACED_MARK, IndicatorLoader
 from .ingest.spec import IndicatorSource, sources_all
-from .models import Dataset, Indicator
+from .models import Dataset, Indicator, Release
 from .signals import indicators_changed
 
 DATASET = "indicators"
+log = logging.getLogger(__name__)
+
+
+def release_load(spec: IndicatorSource, data_dir: Path, *, state: str = "published",
+                 files: bool = True) -> IndicatorLoader:
+    """Load one file as a release of its dataset (in the caller's transaction), make the newest
+    published release current, and, once committed, retire what it replaced (and, with `files`,
+    write the dataset's bulk files)."""
+    loader = IndicatorLoader(spec, data_dir, state=state)
+    try:
+        loader.load()
+        if release_currency_set(dataset_id=loader.release.dataset_id, files=files):
+            loader.add("made_current", 1)
+    except BaseException:
+        current_forget()  # what this transaction read as current was never committed
+        raise
+    dataset_id, replaced = loader.release.dataset_id, loader.replaced
+    transaction.on_commit(lambda: releases_retire(dataset_id=dataset_id, replaced=replaced))
+    return loader
 
 
 def _load_one(spec: IndicatorSource, data_dir: Path):
-    loader = IndicatorLoader(spec, data_dir)
-    counts = loader.load()
-    _changed(Indicator.objects.filter(slug__in=[d.slug for d in spec.indicators]))
-    return loader.rows_read, counts
+    loader = release_load(spec, data_dir, files=False)
+    return loader.rows_read, loader.counts
 
 
 def indicator_rules_changed(*, indicator: Indicator) -> None:
@@ -67,7 +88,8 @@ def indicators_load(
         report.derived = derived_rebuild()  # names, dates and counts for the areas statistics files added
     if any(o.state == IngestRun.State.SUCCEEDED for o in report.outcomes):
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE indicators_observation, indicators_period, indicators_indicator")
+            # (Each new partition was analysed as it was attached.)
+            cursor.execute("ANALYZE indicators_period, indicators_indicator")
     # Each file committed in its own transaction: now the bulk files of the datasets loaded, and the
     # snapshot (indicators.bulk; LEVELUP["BULK_ON_LOAD"]).
     loaded = {o.name for o in report.outcomes if o.state == IngestRun.State.SUCCEEDED}
@@ -75,38 +97,91 @@ def indicators_load(
     return report
 
 
-def dataset_currency_rebuild(*, dataset_id: int) -> int:
-    """Make the newest *published* release of each indicator of a dataset the current one (drafts
-    are never current, so the public API cannot see them). Returns rows whose flag changed."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("""
-            WITH newest AS (
-                SELECT DISTINCT ON (o.indicator_id) o.indicator_id, o.release_id
-                FROM (SELECT DISTINCT indicator_id, release_id FROM indicators_observation o
-                      JOIN indicators_indicator i ON i.id = o.indicator_id WHERE i.dataset_id = %s) o
-                JOIN indicators_release r ON r.id = o.release_id AND r.state = 'published'
-                ORDER BY o.indicator_id, r.release_date DESC, r.id DESC
-            )
-            UPDATE indicators_observation o
-            SET is_current = (n.release_id IS NOT NULL AND o.release_id = n.release_id)
-            FROM indicators_indicator i LEFT JOIN newest n ON n.indicator_id = i.id
-            WHERE i.id = o.indicator_id AND i.dataset_id = %s
-              AND o.is_current IS DISTINCT FROM (n.release_id IS NOT NULL AND o.release_id = n.release_id)
-        """, [dataset_id, dataset_id])
-        changed = cursor.rowcount
-        cursor.execute("""
-            DELETE FROM indicators_coverage WHERE indicator_id IN (SELECT id FROM indicators_indicator WHERE dataset_id = %s);
-            INSERT INTO indicators_coverage (indicator_id, period_id, area_type_id, areas)
-            SELECT o.indicator_id, o.period_id, a.area_type_id, count(*)
-            FROM indicators_observation o JOIN geographies_area a ON a.id = o.area_id
-            JOIN indicators_indicator i ON i.id = o.indicator_id
-            WHERE i.dataset_id = %s AND o.is_current GROUP BY 1, 2, 3
-        """, [dataset_id, dataset_id])
+def release_currency_set(*, dataset_id: int, files: bool = True) -> bool:
+    """Make the newest published release of a dataset (by release date, then load order) its one
+    current release; drafts are never current, so the public API cannot see them. It changes at most
+    two release rows and no observation: each release is a partition of its own, and reads name the
+    current ones (indicators.current). Only when the current release changed are the dataset's
+    derived tables rebuilt (coverage here; profile facts through `indicators_changed`; bulk files
+    once committed). Returns whether it changed."""
+    with transaction.atomic():
+        releases = list(Release.objects.select_for_update().filter(dataset_id=dataset_id)
+                        .order_by("-release_date", "-id"))
+        with connection.cursor() as cursor:
+            loaded = partitions.attached_release_ids(cursor)
+        newest = next((r for r in releases if r.state == Release.State.PUBLISHED and r.id in loaded), None)
+        was = [r for r in releases if r.is_current and r is not newest]
+        if not was and (newest is None or newest.is_current):
+            return False
+        for r in was:  # first, so that the one-current-per-dataset index never sees two
+            r.is_current = False
+            r.save(update_fields=["is_current"])
+        if newest is not None:
+            newest.is_current = True
+            newest.save(update_fields=["is_current"])
+        current_changed()
+        with connection.cursor() as cursor:
+            cursor.execute("""
+                DELETE FROM indicators_coverage
+                WHERE indicator_id IN (SELECT id FROM indicators_indicator WHERE dataset_id = %s);
+                INSERT INTO indicators_coverage (indicator_id, period_id, area_type_id, areas)
+                SELECT o.indicator_id, o.period_id, a.area_type_id, count(*)
+                FROM indicators_observation o JOIN geographies_area a ON a.id = o.area_id
+                WHERE o.release_id = %s GROUP BY 1, 2, 3
+            """, [dataset_id, newest.id if newest else 0])
         _changed(Indicator.objects.filter(dataset_id=dataset_id))
-        # Once published (committed): the dataset's bulk files, and the snapshot, for what is current now.
-        transaction.on_commit(lambda: bulk_after_change(
-            datasets=Dataset.objects.filter(pk=dataset_id).values_list("slug", flat=True)))
-    return changed
+        # Once published (committed): the dataset's bulk files, and the snapshot, for what is current now
+        # (a run of loads writes them once, at its end: indicators_load).
+        if files and not any(getattr(f, "dataset_id", None) == dataset_id for _, f, _ in connection.run_on_commit):
+            transaction.on_commit(_FilesAfter(dataset_id))  # once per dataset and transaction
+    return True
+
+
+class _FilesAfter:
+    """Once committed, a dataset's bulk files for what is current now (a callable that names its
+    dataset, so that several publishes in one transaction write them once)."""
+
+    def __init__(self, dataset_id: int):
+        self.dataset_id = dataset_id
+
+    def __call__(self) -> None:
+        bulk_after_change(datasets=Dataset.objects.filter(pk=self.dataset_id).values_list("slug", flat=True))
+
+
+def release_state_set(*, release: Release, state: str) -> bool:
+    """Publish a release, or take it back to draft, and let the newest published one be current."""
+    with transaction.atomic():
+        if release.state != state:
+            release.state = state
+            release.save(update_fields=["state"])
+        return release_currency_set(dataset_id=release.dataset_id)
+
+
+def releases_retire(*, dataset_id: int, replaced: list[int] = ()) -> list[int]:
+    """Once a load has committed: drop the partitions of releases it replaced (a reload of the same
+    label) and, when LEVELUP["RELEASES_KEEP"] is set, of the dataset's releases beyond the newest
+    that many (never the current one, nor a draft). Each partition is detached CONCURRENTLY, so
+    readers never wait, then dropped, and its release deleted; each is logged. Returns the release
+    ids dropped."""
+    keep = int(settings.LEVELUP.get("RELEASES_KEEP") or 0)
+    # And any a previous run replaced but could not drop yet (partitions.partition_retire).
+    ids = list(dict.fromkeys([*replaced, *Release.objects.filter(
+        dataset_id=dataset_id, state=Release.State.DRAFT, label__contains=REPLACED_MARK).values_list("id", flat=True)]))
+    if keep > 0:
+        # Published ones only: a draft waiting to be published is not a release to retire.
+        older = (Release.objects.filter(dataset_id=dataset_id, is_current=False, state=Release.State.PUBLISHED)
+                 .exclude(id__in=ids)
+                 .order_by("-release_date", "-id").values_list("id", flat=True))
+        current = Release.objects.filter(dataset_id=dataset_id, is_current=True).exists()
+        ids += list(older[max(keep - int(current), 0):])
+    dropped = []
+    for release_id in ids:
+        if not partitions.partition_retire(release_id):
+            continue  # readers held it past the wait: the next load's call retires it
+        log.info("release %s of dataset %s: partition detached and dropped", release_id, dataset_id)
+        Release.objects.filter(id=release_id, is_current=False).delete()
+        dropped.append(release_id)
+    return dropped
 
 
 def weights_resolve(*, specs: list[IndicatorSource]) -> int:

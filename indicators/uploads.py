@@ -15,8 +15,8 @@ from levelup_api.core.ingest import IngestError, decode_text, run_source
 
 from .ingest.loader import IndicatorLoader
 from .ingest.spec import IndicatorDef, IndicatorSource
-from .models import Dataset, Indicator, Release
-from .services import dataset_currency_rebuild
+from .models import Dataset, Indicator
+from .services import release_load
 
 UPLOAD_COLUMNS = {"code": "area_code", "indicator": "indicator", "period": "period_iso", "value": "value",
                   "lci": "lci", "uci": "uci", "status": "status"}
@@ -71,11 +71,9 @@ def upload_confirm(*, path: Path, dataset: Dataset, label: str, release_date: st
     """Load for real as a recorded run; a draft stays invisible until published."""
     spec = upload_source(path=path, dataset=dataset, label=label, release_date=release_date)
     outcome = run_source(dataset="indicators", name=spec.name, file=spec.file, path=path, spec_bytes=spec.spec_bytes,
-                         load=lambda: (0, IndicatorLoader(spec, path.parent).load()), force=True)
+                         load=lambda: (0, release_load(spec, path.parent, state=state).counts), force=True)
     if outcome.error:
         return UploadResult(counts={}, rows=[], error=outcome.error)
-    Release.objects.filter(dataset=dataset, label=label).update(state=state)
-    dataset_currency_rebuild(dataset_id=dataset.id)
     return UploadResult(counts=outcome.counts, rows=[])
 
 

@@ -13,18 +13,21 @@ from geographies.ingest.loader import GSS
 from geographies.services import areas_create_staged
 from levelup_api.core.ingest import IngestError, copy_rows, execute, stage_csv
 
+from .. import partitions
 from ..models import Dataset, Indicator, Period, Publisher, Release
 from ..precision import CI_EXTRA_PLACES
 from .periods import PeriodError, period_parse
 from .spec import IndicatorSource
+
+# What a reload of a release's label calls the release it replaces, until that one is dropped
+# after the commit (indicators.services.releases_retire finds it by this).
+REPLACED_MARK = " (replaced by a reload, #"
 
 NUMBER = r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"
 # Markers ONS and others put in value cells instead of a number; the value is then null and
 # the status says why.
 SUPPRESSION_MARKERS = {"x": "x", "..": "x", ":": "x", "c": "c", "*": "x", "-": "x", "u": "u", "na": "x"}
 STATUS_CODES = {"x", "u", "c", "p", "e", "r", "b", "f"}
-# Loads of at least this many rows, and at least as many as the table holds, rebuild its indexes.
-BULK_MIN_ROWS = 500_000
 # Each observation's rank among the areas of its type for the same indicator and period (window
 # `w`: value `s.value`, indicator `i`). The measure decides what that rank is. A rank indicator's
 # value *is* the publisher's rank (IoD: 1 = most deprived), so it is kept, not ranked again, and
@@ -59,8 +62,11 @@ _q = execute
 
 
 class IndicatorLoader:
-    def __init__(self, spec: IndicatorSource, data_dir: Path):
+    def __init__(self, spec: IndicatorSource, data_dir: Path, state: str = Release.State.PUBLISHED):
         self.spec = spec
+        self.state = state
+        self.release: Release | None = None
+        self.replaced: list[int] = []
         self.path = spec.path(data_dir)
         self.label = spec.file
         self.counts: dict[str, int] = {}
@@ -273,19 +279,34 @@ class IndicatorLoader:
 
     # -- merge -----------------------------------------------------------------------------
     def merge(self, cursor, period_ids: dict[tuple[str, str], int]) -> Release:
+        """The release in a fresh table of its own (indicators.partitions): the typed rows with their
+        ranks, from the one sort the rank window needs, then the rows of the dataset's other
+        indicators copied forward from its current release, so that the release is the whole
+        dataset; then indexes, the bound check and ATTACH. Whether it becomes current is
+        indicators.services.release_currency_set's decision, made after."""
         spec = self.spec
         dataset, _ = Dataset.objects.update_or_create(
             slug=spec.dataset, defaults={"title": spec.dataset_title, "description": spec.dataset_description,
                                          "source_url": spec.source_url, "licence": spec.licence})
         dataset.publishers.set([Publisher.objects.get_or_create(name=n)[0] for n in spec.publishers])
         label = spec.release_label or f"{spec.release_date}"
-        # Reloading the same release replaces it; an older release keeps its rows for `as_of`.
-        old = list(Release.objects.filter(dataset=dataset, label=label).values_list("id", flat=True))
-        if old:  # in SQL: Django's cascade would fetch every observation into Python first
-            _q(cursor, "DELETE FROM indicators_observation WHERE release_id = ANY(%s)", [old])
-            Release.objects.filter(id__in=old).delete()
+        # Reloading the same release replaces it: the old one gives up its label now and its
+        # partition once this transaction has committed (dropping an attached partition would lock
+        # out every reader until then); an older release keeps its rows for `as_of`.
+        self.replaced = []
+        for old in Release.objects.filter(dataset=dataset, label=label):
+            old.label = f"{label[:90]}{REPLACED_MARK}{old.id})"
+            old.state = Release.State.DRAFT
+            old.save(update_fields=["label", "state"])
+            self.replaced.append(old.id)
+        # The release this one follows: the dataset's newest published one with rows, once those this
+        # load replaces are set aside (its current one, unless that is what is reloaded).
+        loaded = partitions.attached_release_ids(cursor)
+        previous = next((r for r in Release.objects.filter(dataset=dataset, state=Release.State.PUBLISHED)
+                         .order_by("-release_date", "-id").values_list("id", flat=True) if r in loaded), None)
         release = Release.objects.create(dataset=dataset, label=label, release_date=spec.release_date,
-                                         source_url=spec.source_url, licence=spec.licence)
+                                         source_url=spec.source_url, licence=spec.licence, notes=spec.release_notes,
+                                         state=self.state)
         ind_ids = {}
         for d in spec.indicators:
             # Curators may have edited the metadata in the admin: a reload does not overwrite it.
@@ -301,57 +322,38 @@ class IndicatorLoader:
         _q(cursor, "DROP TABLE IF EXISTS stg_periods")
         _q(cursor, "CREATE TEMP TABLE stg_periods (ikey text, period text, period_id int) ON COMMIT DROP")
         copy_rows("stg_periods", ["ikey", "period", "period_id"], ((k, t, i) for (k, t), i in period_ids.items()))
-        n = _q(cursor, "UPDATE indicators_observation SET is_current = FALSE WHERE is_current "
-                       "AND indicator_id = ANY(%s) AND release_id <> %s",
-               [list(ind_ids.values()), release.id]).rowcount
-        self.add("superseded", n)
-        rebuild = self.bulk_indexes_drop(cursor)
+        table = sql.Identifier(partitions.fresh_create(cursor, release.id))
+        # The insert's order is the rank window's (indicator, period, area type, value): no sort
+        # beyond the one the ranks need.
         n = _q(cursor, sql.SQL("""
-            INSERT INTO indicators_observation
-                (indicator_id, area_id, period_id, release_id, value, lci, uci, status, note, is_current, rank, rank_of)
-            SELECT k.indicator_id, a.id, p.period_id, %s, s.value, s.lci, s.uci, s.status, s.note, TRUE,
-                   {rank}, {rank_of}
+            INSERT INTO {table}
+                (id, indicator_id, area_id, period_id, release_id, value, lci, uci, status, note, rank, rank_of)
+            SELECT nextval(pg_get_serial_sequence('indicators_observation', 'id')), k.indicator_id, a.id,
+                   p.period_id, %s, s.value, s.lci, s.uci, s.status, s.note, {rank}, {rank_of}
             FROM {typed} s JOIN stg_keys k ON k.ikey = s.ikey JOIN stg_periods p ON p.ikey = s.ikey AND p.period = s.period
             JOIN geographies_area a ON a.code = s.code
             JOIN indicators_indicator i ON i.id = k.indicator_id
             WINDOW w AS (PARTITION BY k.indicator_id, p.period_id, a.area_type_id
                          ORDER BY CASE WHEN i.polarity = 'lower_is_better' THEN -s.value ELSE s.value END DESC NULLS LAST),
                    wall AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-        """).format(typed=sql.Identifier(self.typed), rank=RANK_SQL, rank_of=RANK_OF_SQL), [release.id]).rowcount
+        """).format(table=table, typed=sql.Identifier(self.typed), rank=RANK_SQL, rank_of=RANK_OF_SQL),
+                [release.id]).rowcount
         self.add("observations", n)
-        if rebuild:
-            _q(cursor, "SET LOCAL maintenance_work_mem = '1GB'")
-            for ddl in rebuild:
-                _q(cursor, ddl)
-            self.add("indexes_rebuilt", len(rebuild))
-        # Coverage (derived): which area types and periods now have current values.
-        _q(cursor, "DELETE FROM indicators_coverage WHERE indicator_id = ANY(%s)", [list(ind_ids.values())])
-        _q(cursor, """
-            INSERT INTO indicators_coverage (indicator_id, period_id, area_type_id, areas)
-            SELECT o.indicator_id, o.period_id, a.area_type_id, count(*)
-            FROM indicators_observation o JOIN geographies_area a ON a.id = o.area_id
-            WHERE o.indicator_id = ANY(%s) AND o.is_current GROUP BY 1, 2, 3
-        """, [list(ind_ids.values())])
+        if previous is not None:
+            # The dataset's indicators this file does not hold (another of its files holds them).
+            n = _q(cursor, sql.SQL("""
+                INSERT INTO {table}
+                    (id, indicator_id, area_id, period_id, release_id, value, lci, uci, numerator, denominator,
+                     status, note, rank, rank_of)
+                SELECT nextval(pg_get_serial_sequence('indicators_observation', 'id')), o.indicator_id, o.area_id,
+                       o.period_id, %s, o.value, o.lci, o.uci, o.numerator, o.denominator, o.status, o.note,
+                       o.rank, o.rank_of
+                FROM indicators_observation o WHERE o.release_id = %s AND NOT (o.indicator_id = ANY(%s))
+            """).format(table=table), [release.id, previous, list(ind_ids.values())]).rowcount
+            self.add("copied_forward", n)
+        partitions.fresh_attach(cursor, release.id)
+        self.release = release
         return release
-
-    def bulk_indexes_drop(self, cursor) -> list[str]:
-        """A load at least as large as the table (a first load, a rebuild) drops the table's B-tree
-        indexes and builds them again after the insert: one sort per index instead of a random
-        index insertion per row, about half the insert's time. Both happen in the load's
-        transaction, so a failure restores them; meanwhile readers of the table wait. Routine
-        releases, smaller than the table, keep the indexes and never block readers."""
-        existing = _q(cursor, "SELECT greatest(reltuples, 0)::bigint FROM pg_class "
-                              "WHERE oid = 'indicators_observation'::regclass").fetchone()[0]
-        if self.typed_rows < BULK_MIN_ROWS or self.typed_rows < existing:
-            return []
-        rows = _q(cursor, """
-            SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
-            JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
-            WHERE i.indrelid = 'indicators_observation'::regclass AND NOT i.indisprimary AND am.amname = 'btree'
-            ORDER BY c.relname""").fetchall()
-        for name, _ in rows:
-            _q(cursor, sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-        return [ddl for _, ddl in rows]
 
     def load(self) -> dict:
         if not self.path.is_file():

@@ -43,8 +43,11 @@ def _end(text: str, start: dt.date, n: int, unit: str) -> dt.date:
 
 def period_parse(text: str) -> ParsedPeriod:
     raw = text.strip()
-    if re.match(r"^\d{4}-\d{2}-\d{2}T00:00(:00)?(\.0+)?Z?$", raw):  # a midnight timestamp is a date
-        raw = raw[:10]
+    # A midnight timestamp is a date, with or without a duration (ELS wrote 2020-01-01T00:00:00/P3Y
+    # in its 2024 releases for what it now writes 2020-01-01/P3Y).
+    midnight = re.match(r"^(\d{4}-\d{2}-\d{2})T00:00(?::00)?(?:\.0+)?Z?(/P\d+[YMD])?$", raw)
+    if midnight:
+        raw = midnight.group(1) + (midnight.group(2) or "")
     m = _ISO.match(raw)
     if not m:
         raise PeriodError(f"not an ISO 8601 date or date/duration: {text!r}")

@@ -11,7 +11,10 @@ fixtures/indicators/els_indicators.toml (one source per ELS file, sharing the EL
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +29,19 @@ ELS_COLUMNS = {"code": "areacd", "name": "areanm", "geography": "geography", "in
 ELS_SNAPSHOT_COLUMNS = {"code": "AREACD", "name": "AREANM", "geography": "Geography", "indicator": "Indicator",
                         "period": "Period", "value": "Observation", "lci": "Lower Confidence Interval (95%)",
                         "uci": "Upper Confidence Interval (95%)", "status": "Observation Status", "note": "Notes"}
+# The schema of ELS files before the current one (files under history/ from late 2024):
+# lower-case long names, no notes column.
+ELS_2024_COLUMNS = {"code": "areacd", "name": "areanm", "geography": "geography", "indicator": "indicator",
+                    "period": "period", "value": "observation", "lci": "lower_confidence_interval_95",
+                    "uci": "upper_confidence_interval_95", "status": "observation_status", "note": ""}
+ELS_SCHEMAS = (ELS_COLUMNS, ELS_2024_COLUMNS, ELS_SNAPSHOT_COLUMNS)
+# Earlier releases of an ELS dataset, one file per release named by the day ELS published it
+# (YYYY-MM-DD.csv, with its YYYY-MM-DD.meta.json), loaded before the current file, oldest first.
+ELS_HISTORY = "history"
 # Types whose areas only appear in statistics files: created from the file (code and name) in
 # these vintages, and counted, rather than rejected as unknown.
 DEFAULT_CREATE = {"PFA": "PFA", "ITL1": "ITL1", "ITL2": "ITL2", "ITL3": "ITL3", "CREG": "CREG",
-                  "LAGRP": "LAGRP", "SPECIAL": "SPECIAL", "GLA": "GLA"}
+                  "LAGRP": "LAGRP", "SPECIAL": "SPECIAL", "GLA": "GLA", "LHB": "LHB"}
 
 
 class SpecError(ValueError):
@@ -70,6 +82,7 @@ class IndicatorSource:
     dataset_title: str
     release_date: str
     release_label: str = ""
+    release_notes: str = ""
     encoding: str = "utf-8-sig"
     header_line: int = 1
     dataset_description: str = ""
@@ -111,17 +124,46 @@ def _meta(data_dir: Path, rel: str | None) -> dict:
     if not path.is_file():
         return {}
     raw = json.loads(path.read_text("utf-8"))
-    return raw.get("ess-beta-metadata", raw)
+    meta = raw.get("ess-beta-metadata", raw)
+    return {**meta, "_note": raw.get("_note", meta.get("_note"))}
+
+
+def _dmy(text: str) -> str | None:
+    bits = text.strip().split("/")
+    if len(bits) == 3 and all(b.isdigit() for b in bits):
+        try:
+            return dt.date(int(bits[2]), int(bits[1]), int(bits[0])).isoformat()
+        except ValueError:  # one ELS note says "81/12/2025"
+            return None
+    return None
+
+
+def _source_date(meta: dict) -> str | None:
+    # ELS sourceDate is "dd/mm/yyyy|dd/mm/yyyy" (one per source organisation): take the latest.
+    dates = [d for d in (_dmy(p) for p in str(meta.get("sourceDate") or "").split("|")) if d]
+    return max(dates) if dates else None
 
 
 def _release_date(meta: dict, default: str) -> str:
-    # ELS sourceDate is "dd/mm/yyyy|dd/mm/yyyy" (one per source organisation): take the latest.
-    dates = []
-    for part in str(meta.get("sourceDate") or "").split("|"):
-        bits = part.strip().split("/")
-        if len(bits) == 3 and all(b.isdigit() for b in bits):
-            dates.append(f"{bits[2]}-{bits[1].zfill(2)}-{bits[0].zfill(2)}")
-    return max(dates) if dates else default
+    """The day ELS published this version of the file: its metadata's "last modified" note, else
+    the source organisation's release date, else `default`. (A dataset's releases are ordered by this
+    date, and `as_of` reads it: ELS republishes a source's figures later than the source does.)"""
+    note = re.search(r"(\d{1,2}/\d{1,2}/\d{4})", str(meta.get("_note") or ""))
+    return (note and _dmy(note.group(1))) or _source_date(meta) or default
+
+
+def _els_columns(path: Path) -> dict[str, str]:
+    """The column names of whichever ELS schema the file's header is in (they changed between
+    releases); the current schema when the file cannot be read (the load then reports it)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = set(next(csv.reader(fh), []))
+    except OSError:
+        return dict(ELS_COLUMNS)
+    for schema in ELS_SCHEMAS:
+        if all(c in header for c in schema.values() if c):
+            return dict(schema)
+    return dict(ELS_COLUMNS)
 
 
 def els_sources(data_dir: Path) -> list[IndicatorSource]:
@@ -152,20 +194,35 @@ def els_sources(data_dir: Path) -> list[IndicatorSource]:
         slug = ds["slug"] + ("-snapshot-2024-09" if snapshot else "")
         orgs = [o.strip() for o in str(meta.get("sourceOrg") or "Office for National Statistics").split("|") if o.strip()]
         urls = [u.strip() for u in str(meta.get("sourceURL") or "").split("|") if u.strip()]
+
+        def source(name: str, file: str, release_date: str, columns: dict, order: int, note_meta: dict,
+                   slug=slug, orgs=orgs, urls=urls, meta=meta, defs=defs, ds=ds, snapshot=snapshot):
+            source_date = _source_date(note_meta)
+            return IndicatorSource(
+                name=name, file=file, layout="long", dataset=slug,
+                dataset_title=(meta.get("label") or ds["slug"].replace("-", " ").capitalize())
+                + (" (ELS snapshot, September 2024)" if snapshot else ""),
+                dataset_description=meta.get("longDescription") or "", publishers=list(dict.fromkeys(orgs)),
+                source_url=urls[0] if urls else "", release_date=release_date,
+                release_label=f"ELS {release_date}", columns=columns,
+                release_notes=f"Source release {source_date}." if source_date else "",
+                # ELS series reach back before our first LAD list (2016), so they carry a few former
+                # district and county codes (Gateshead's E08000020, Dorset County's E10000009).
+                create={**DEFAULT_CREATE, "LAD": "LADX", "CTY": "CTYX"}, period_map=ds.get("period_map", {}),
+                create_only=doc.get("former_codes", {}),
+                indicators=defs, order=order,
+                spec_bytes=raw_bytes + json.dumps(note_meta, sort_keys=True).encode() + file.encode())
+
+        # Earlier releases first, oldest first, each with its own metadata's source date.
+        history = data_dir / ELS_DIR / ELS_HISTORY / ds["slug"]
+        for past in sorted(history.glob("????-??-??.csv")) if not snapshot else []:
+            day = past.stem
+            past_meta = _meta(data_dir, f"{ELS_HISTORY}/{ds['slug']}/{day}.meta.json")
+            out.append(source(f"els-{slug}@{day}", f"{ELS_DIR}/{ELS_HISTORY}/{ds['slug']}/{past.name}", day,
+                              _els_columns(past), 10 + i, past_meta))
         release_date = _release_date(meta, "2024-09-23" if snapshot else "2026-04-29")
-        out.append(IndicatorSource(
-            name=f"els-{slug}", file=f"{ELS_DIR}/{ds['file']}", layout="long", dataset=slug,
-            dataset_title=(meta.get("label") or ds["slug"].replace("-", " ").capitalize())
-            + (" (ELS snapshot, September 2024)" if snapshot else ""),
-            dataset_description=meta.get("longDescription") or "", publishers=list(dict.fromkeys(orgs)),
-            source_url=urls[0] if urls else "", release_date=release_date,
-            release_label=f"ELS {release_date}", columns=dict(ELS_SNAPSHOT_COLUMNS if snapshot else ELS_COLUMNS),
-            # ELS series reach back before our first LAD list (2016), so they carry a few former
-            # district and county codes (Gateshead's E08000020, Dorset County's E10000009).
-            create={**DEFAULT_CREATE, "LAD": "LADX", "CTY": "CTYX"}, period_map=ds.get("period_map", {}),
-            create_only=doc.get("former_codes", {}),
-            indicators=defs, order=10 + i, spec_bytes=raw_bytes + json.dumps(meta, sort_keys=True).encode(),
-        ))
+        out.append(source(f"els-{slug}", f"{ELS_DIR}/{ds['file']}", release_date,
+                          dict(ELS_SNAPSHOT_COLUMNS if snapshot else ELS_COLUMNS), 10 + i, meta))
     return out
 
 
@@ -192,8 +249,15 @@ def sources_all(data_dir: Path) -> list[IndicatorSource]:
     specs = [source_load_spec(p) for p in sorted((FIXTURES / "sources").glob("*.toml"))]
     if (FIXTURES / "els_indicators.toml").is_file():
         specs += els_sources(data_dir)
-    slugs = [d.slug for s in specs for d in s.indicators]
+    # Each indicator is defined by one dataset (its releases share the definitions).
+    slugs = [d.slug for s in {s.dataset: s for s in specs}.values() for d in s.indicators]
     dupes = sorted({s for s in slugs if slugs.count(s) > 1})
     if dupes:
         raise SpecError(f"indicator slugs defined twice: {', '.join(dupes)}")
-    return sorted(specs, key=lambda s: (s.order, s.name))
+    # A dataset's files load together, where its first file is placed, in release-date order: each
+    # new release supersedes the one before and carries forward the indicators it does not hold
+    # (Census 2021's LTLA age bands, 2022-06-28, before its LSOA counts, 2022-11-02).
+    first = {}
+    for spec in specs:
+        first[spec.dataset] = min(first.get(spec.dataset, spec.order), spec.order)
+    return sorted(specs, key=lambda s: (first[s.dataset], s.dataset, s.release_date, s.order, s.name))
