@@ -16,10 +16,11 @@ from rest_framework.views import APIView
 
 from levelup_api.core.caching import data_version, document_once
 from levelup_api.core.errors import NotFound
-from levelup_api.core.params import ParameterError
+from levelup_api.core.params import ChoiceParam, ParameterError, Params, page_param, page_size_param
 from levelup_api.core.rest import ParamsMixin
 
 from .. import datasets as selectors
+from .. import revisions
 from ..bulk import MEDIA_TYPES, bulk_path
 from ..models import BulkFile
 from .ranges import file_response
@@ -199,9 +200,9 @@ RELEASE_ID = OpenApiParameter(
 )
 
 
-def _release_id(raw: str) -> int:
+def _release_id(raw: str, name: str = "id") -> int:
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
-        raise ParameterError("id", f"must be a release id (a whole number from 1 to {MAX_ID:,}), got {raw!r}")
+        raise ParameterError(name, f"must be a release id (a whole number from 1 to {MAX_ID:,}), got {raw!r}")
     return int(raw)
 
 
@@ -250,20 +251,9 @@ class DatasetDetailView(ParamsMixin, APIView):
             releases = selectors.dataset_releases(dataset_id=row.id)
             files = selectors.bulk_files(release_ids=[row.current.id] if row.current else [])
             links = _Links(request)
-            current = set(row.release_ids)
             return {
                 **dataset_item(links, row, files),
-                "releases": [
-                    {
-                        "id": r.id,
-                        "label": r.label,
-                        "release_date": r.release_date,
-                        "state": r.state,
-                        "is_current": r.id in current,
-                        "url": links.release(slug, r.id),
-                    }
-                    for r in releases
-                ],
+                "releases": [_release_row(links, slug, r) for r in releases],
             }
 
         return document_once(request, document)
@@ -288,7 +278,6 @@ class ReleaseDetailView(ParamsMixin, APIView):
             release = selectors.release_get(slug=slug, release_id=release_id)
             if release is None:
                 _not_found(slug, release_id)
-            row = selectors.dataset_get(slug=slug)
             files = selectors.bulk_files(release_ids=[release.id])
             links = _Links(request)
             return {
@@ -298,13 +287,113 @@ class ReleaseDetailView(ParamsMixin, APIView):
                 "label": release.label,
                 "release_date": release.release_date,
                 "state": release.state,
-                "is_current": release.id in row.release_ids,
+                "is_current": release.is_current,
                 "source_url": release.source_url,
                 "notes": release.notes,
                 "downloads": downloads(links, files.get(release.id, {}), slug),
             }
 
         return document_once(request, document)
+
+
+class ReleaseCompareParams(Params):
+    change = ChoiceParam(choices=[("all", "all"), *((c, c) for c in revisions.CHANGES)], help_text=(
+        "Which rows to list: `revised` (a new value or status), `precision` (the same value republished "
+        "at other decimals), `added`, `removed`, or `all` of them (the default). The counts cover every kind."))
+    page_size = page_size_param(default=1000, maximum=10000)
+    page = page_param()
+
+
+class ReleaseCompareSerializer(serializers.Serializer):
+    dataset = serializers.CharField()
+    old = DatasetReleaseRowSerializer(help_text="The release compared from.")
+    new = DatasetReleaseRowSerializer(help_text="The release compared to.")
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text=(
+        "Rows of each kind: revised, precision, added, removed and unchanged (matched by indicator, area and "
+        "period, a period by its year where the year holds only it: docs/indicators.md)."))
+    count = serializers.IntegerField(help_text="Rows of the kinds asked for (all pages).")
+    next = serializers.URLField(allow_null=True)
+    results = serializers.ListField(child=serializers.DictField(), help_text=(
+        "indicator, area_code, area_name, old_period, new_period, old_value, new_value, old_status, "
+        "new_status, change; ordered by indicator, area and period."))
+
+
+@extend_schema(
+    tags=["datasets"],
+    summary="What changed between two releases of a dataset",
+    description=(
+        "Rows added, removed and revised between release `id` (old) and `other` (new), with old and new values, "
+        "in one SQL statement over the two releases' partitions. A period written two ways (`2024-04` and "
+        "`2024-04-17`) is matched by its year; a number written two ways (`64`, `64.0`) is unchanged; a value "
+        "republished at other decimals (62.18 as 62.2) is a `precision` change, not a revision."),
+    parameters=[SLUG, RELEASE_ID, OpenApiParameter(
+        "other", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, OpenApiParameter.PATH,
+        description="The release to compare to (another release of the same dataset).")],
+    responses={200: ReleaseCompareSerializer,
+               404: OpenApiResponse(description="Unknown dataset, or no such published release of it.")},
+)
+class ReleaseCompareView(ParamsMixin, APIView):
+    params_class = ReleaseCompareParams
+
+    def get(self, request, slug: str, id: str, other: str):
+        old_id, new_id = _release_id(id), _release_id(other, name="other")
+        size, page = self.cleaned.get("page_size") or 1000, self.cleaned.get("page") or 1
+        change = self.cleaned.get("change") or "all"
+        changes = list(revisions.CHANGES) if change == "all" else [change]
+
+        def document() -> dict:
+            old = selectors.release_get(slug=slug, release_id=old_id)
+            new = selectors.release_get(slug=slug, release_id=new_id)
+            if old is None or new is None:
+                _not_found(slug, old_id if old is None else new_id)
+            found = revisions.release_compare(old=old.id, new=new.id, changes=changes, limit=size + 1,
+                                              offset=(page - 1) * size)
+            links = _Links(request)
+            count = sum(found.counts[c] for c in changes)
+            more = len(found.rows) > size
+            return {
+                "dataset": slug,
+                "old": _release_row(links, slug, old),
+                "new": _release_row(links, slug, new),
+                "counts": found.counts,
+                "count": count,
+                "next": request.build_absolute_uri(f"?{_query(request, page=page + 1)}") if more else None,
+                "results": found.rows[:size],
+            }
+
+        return document_once(request, document)
+
+
+@extend_schema(
+    tags=["datasets"],
+    summary="A dataset's releases",
+    description="Every published release of the dataset, newest first, each saying whether current values come "
+    "from it. Each one's values: `/api/v1/observations/?release={id}`; as of a date: `as_of=`.",
+    parameters=[SLUG],
+    responses={200: DatasetReleaseRowSerializer(many=True), 404: OpenApiResponse(description="Unknown slug.")},
+)
+class DatasetReleasesView(ParamsMixin, APIView):
+    def get(self, request, slug: str):
+        def document() -> list:
+            row = selectors.dataset_get(slug=slug)
+            if row is None:
+                raise NotFound(f"No dataset {slug!r}; see /api/v1/datasets/.", slug=slug)
+            links = _Links(request)
+            return [_release_row(links, slug, r) for r in selectors.dataset_releases(dataset_id=row.id)]
+
+        return document_once(request, document)
+
+
+def _release_row(links: _Links, slug: str, r) -> dict:
+    return {"id": r.id, "label": r.label, "release_date": r.release_date, "state": r.state,
+            "is_current": r.is_current, "url": links.release(slug, r.id)}
+
+
+def _query(request, **changes) -> str:
+    query = request.GET.copy()
+    for key, value in changes.items():
+        query[key] = str(value)
+    return query.urlencode()
 
 
 def _not_found(slug: str, release_id: int) -> None:
