@@ -23,6 +23,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("load_geographies", stdout=StringIO())
         call_command("load_indicators", stdout=StringIO())
         call_command("load_missions", stdout=StringIO())
+        _versions_read()
+
+
+def _versions_read() -> None:
+    """The data version, and the current releases read with it, as a server process holds them once
+    it has answered a request (so that a test's statement counts do not include reading them)."""
+    from indicators.current import current_forget, current_release_ids
+    from levelup_api.core.caching import data_version_refresh
+
+    current_forget()
+    data_version_refresh()
+    current_release_ids()
 
 
 @pytest.fixture
@@ -97,3 +109,29 @@ def written(bulk_session, django_db_blocker):
     from tests.indicators.bulk_helpers import bulk_files_current
 
     return bulk_files_current(bulk_session, django_db_blocker)
+
+
+@pytest.fixture(autouse=True)
+def current_releases_restored(request):
+    """A test's transaction is rolled back, and with it any release it made current; some tests start
+    the data version afresh (fresh_counters). After either, the next test that uses the database
+    first reads the data version and the current releases this process keeps (indicators.current)
+    again, from what is committed (its own transaction is open and still empty here), so that its
+    statement counts see them as a server would."""
+    from indicators.current import current_changed_since_reset
+    from levelup_api.core import caching
+
+    stale = request.config.stash.get(_STALE, False) or caching._cache["at"] == float("-inf")
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "api"} & set(request.fixturenames))
+    if stale and uses_db:
+        marker = request.node.get_closest_marker("django_db")
+        transactional = "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
+        request.getfixturevalue("transactional_db" if transactional else "db")
+        _versions_read()
+        stale = False
+    yield
+    request.config.stash[_STALE] = stale or current_changed_since_reset()
+
+
+_STALE = pytest.StashKey[bool]()

@@ -168,17 +168,15 @@ def test_statistics_only_geographies_were_created(api):
 
 def test_a_draft_release_is_invisible_until_published(api):
     from indicators.models import Release
-    from indicators.services import dataset_currency_rebuild
+    from indicators.services import release_state_set
 
     release = Release.objects.get(dataset__slug="iod2025", label="IoD2025")
     params = {"indicator": "iod2025-imd-score", "area": "E01000001"}
     assert api.get("/api/v1/observations/", params).json()["results"][0]["value"] == 8.742
-    release.state = Release.State.DRAFT
-    release.save()
-    assert dataset_currency_rebuild(dataset_id=release.dataset_id) == 810120
+    assert release_state_set(release=release, state=Release.State.DRAFT) is True  # no release is current now
+    assert Release.objects.filter(dataset__slug="iod2025", is_current=True).count() == 0
     assert api.get("/api/v1/observations/", params).json()["results"] == []
+    assert api.get("/api/v1/observations/", {**params, "release": release.id}).status_code == 400  # never served
     assert api.get("/api/v1/indicators/iod2025-imd-score/").json()["availability"] == []
-    release.state = Release.State.PUBLISHED
-    release.save()
-    dataset_currency_rebuild(dataset_id=release.dataset_id)
+    release_state_set(release=release, state=Release.State.PUBLISHED)
     assert api.get("/api/v1/observations/", params).json()["results"][0]["value"] == 8.742

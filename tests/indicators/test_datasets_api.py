@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.utils.http import http_date
 
-from indicators.models import BulkFile, Dataset, Release
+from indicators.models import BulkFile, Dataset, Indicator, Observation, Release
 from tests.builders import levelup
 from tests.indicators.bulk_helpers import sha256_of
 
@@ -57,9 +57,12 @@ def test_the_list_names_each_dataset_its_current_release_and_files(written, api,
     assert snapshot["downloads"]["parquet"]["url"] == "http://testserver/api/v1/datasets/snapshot.parquet"
     assert snapshot["downloads"]["csv.gz"]["url"] == "http://testserver/api/v1/datasets/snapshot.csv.gz"
     assert snapshot["rows"] == BulkFile.objects.get(release__isnull=True, format="parquet").rows
-    # Wales's index has two releases loaded (scores, ranks), both current: the files hold both.
+    # Wales's index has two files (scores, ranks): the later release carries the scores forward, so its
+    # one release holds the whole dataset.
     wimd = next(d for d in doc["results"] if d["slug"] == "wimd2019")["current_release"]
-    assert len(wimd["release_ids"]) == 2 and wimd["id"] == max(wimd["release_ids"])
+    assert wimd["release_ids"] == [wimd["id"]] and wimd["label"] == "WIMD 2019 ranks"
+    held = Observation.objects.filter(release_id=wimd["id"]).values("indicator_id").distinct().count()
+    assert held == Indicator.objects.filter(dataset__slug="wimd2019").count() > 1
 
 
 def test_unknown_parameters_are_refused(written, api):
@@ -92,7 +95,7 @@ def test_one_dataset_with_its_releases(written, api, django_assert_num_queries):
 
 def test_one_release_with_its_files(written, api, django_assert_num_queries):
     release_id = written.release_ids["iod2025"]
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):  # the release, its files
         doc = api.get(f"/api/v1/datasets/iod2025/releases/{release_id}/").json()
     assert (doc["label"], doc["is_current"], doc["dataset"]) == ("IoD2025", True, "iod2025")
     assert set(doc["downloads"]) == {"parquet", "csv.gz"}
@@ -234,23 +237,28 @@ def test_a_superseded_release_keeps_its_file(written, api):
     yet, and the superseded release's files are still served."""
     from django.db import connection
 
+    from indicators.partitions import partition_ensure
+    from indicators.services import release_currency_set
+
     old = written.release_ids["gross-median-weekly-pay"]
     new = Release.objects.create(
         dataset_id=Release.objects.get(id=old).dataset_id, label="ASHE revised", release_date="2026-11-25"
     )
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE indicators_observation SET is_current = FALSE WHERE release_id = %s", [old])
+        partition_ensure(cursor, new.id)
         cursor.execute(
             """
             INSERT INTO indicators_observation (indicator_id, area_id, period_id, release_id, value, lci, uci, status,
-                                                note, is_current, rank, rank_of)
-            SELECT indicator_id, area_id, period_id, %s, value, lci, uci, status, note, TRUE, rank, rank_of
+                                                note, rank, rank_of)
+            SELECT indicator_id, area_id, period_id, %s, value, lci, uci, status, note, rank, rank_of
             FROM indicators_observation WHERE release_id = %s""",
             [new.id, old],
         )
+    assert release_currency_set(dataset_id=new.dataset_id, files=False)
     listed = api.get("/api/v1/datasets/gross-median-weekly-pay/").json()
     assert listed["current_release"]["id"] == new.id and listed["current_release"]["downloads"] == {}
-    assert [(r["id"], r["is_current"]) for r in listed["releases"]] == [(new.id, True), (old, False)]
+    releases = [(r["id"], r["is_current"]) for r in listed["releases"]]
+    assert releases[:2] == [(new.id, True), (old, False)] and not any(current for _, current in releases[2:])
     response = api.get(f"/api/v1/datasets/gross-median-weekly-pay/releases/{old}/download.parquet")
     assert response.status_code == 200
     assert body(response) == written.files["gross-median-weekly-pay", "parquet"].read_bytes()

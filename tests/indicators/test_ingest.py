@@ -73,27 +73,39 @@ def test_broken_encoding(tmp_path):
     assert "cannot decode" in msg and "line 2" in msg
 
 
-def test_reload_of_an_unchanged_file_changes_nothing(tmp_path):
+def test_reload_of_an_unchanged_file_changes_nothing(tmp_path, django_capture_on_commit_callbacks):
+    """A reload of a release's label replaces it: a new release in a new partition, and, once the load
+    has committed, the old one detached and dropped (run here as the commit would run it)."""
     data_dir = els_copy(tmp_path, lambda raw: raw)
-    call_command("load_indicators", "--data-dir", str(data_dir), "--only", "els-gross-median-weekly-pay", "--force")
-    before = (Observation.objects.count(), Observation.objects.filter(is_current=True).count(), Release.objects.count())
-    call_command("load_indicators", "--data-dir", str(data_dir), "--only", "els-gross-median-weekly-pay", "--force")
-    after = (Observation.objects.count(), Observation.objects.filter(is_current=True).count(), Release.objects.count())
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_indicators", "--data-dir", str(data_dir), "--only", "els-gross-median-weekly-pay", "--force")
+    before = (Observation.objects.count(), Observation.objects.filter(release__is_current=True).count(), Release.objects.count())
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_indicators", "--data-dir", str(data_dir), "--only", "els-gross-median-weekly-pay", "--force")
+    after = (Observation.objects.count(), Observation.objects.filter(release__is_current=True).count(), Release.objects.count())
     assert after == before
 
 
-def test_first_bulk_load_rebuilt_the_indexes_it_dropped():
-    # The session's first indicator file is larger than the empty table: its load dropped the
-    # B-tree indexes and built them again after the insert, in the same transaction.
+def test_each_release_is_a_partition_with_the_parents_indexes():
+    """Every release's rows are a partition of their own, attached with the two indexes of the parent
+    (the loader builds them on the fresh table and ATTACH adopts them) and no other."""
     from django.db import connection
 
-    from levelup_api.core.models import IngestRun
+    from indicators.partitions import INDEX_COLUMNS, partition_name
 
-    assert IngestRun.objects.filter(dataset="indicators", counts__indexes_rebuilt=2).exists()
+    iod = Release.objects.get(dataset__slug="iod2025", is_current=True)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'indicators_observation'")
-        names = {r[0] for r in cursor.fetchall()}
-    assert {"observation_one_current", "observation_area_current", "observation_release_brin"} <= names
+        cursor.execute("""
+            SELECT p.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            JOIN pg_inherits h ON h.inhrelid = c.oid JOIN pg_class p ON p.oid = h.inhparent
+            WHERE i.indrelid = %s::regclass ORDER BY 1""", [partition_name(iod.id)])
+        assert [r[0] for r in cursor.fetchall()] == sorted(INDEX_COLUMNS)
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = 'indicators_observation'::regclass")
+        assert cursor.fetchone()[0] == "p"  # partitioned
+        cursor.execute("SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = %s::regclass",
+                       [partition_name(iod.id)])
+        assert cursor.fetchone()[0] == f"FOR VALUES IN ({iod.id})"
+    assert Observation.objects.filter(release=iod).count() == 810_120
 
 
 def test_a_skip_rule_must_say_why(tmp_path):

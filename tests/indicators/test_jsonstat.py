@@ -67,7 +67,7 @@ def test_the_districts_latest_pay_is_the_csv_row_for_row_and_only_districts(api)
         indicator__slug="gross-median-weekly-pay",
         area__code="E06000009",
         period__iso=doc["dimension"]["period"]["category"]["index"][0],
-        is_current=True,
+        release__is_current=True,
     )
     cell = areas["index"].index("E06000009")
     assert doc["value"][cell] == blackpool.value
@@ -80,7 +80,7 @@ def test_a_cube_with_holes_is_sparse_and_keeps_statuses(api):
     """Two indicators with different periods for two areas: the cube has cells no row fills, so
     `value` holds only the rows' cells; a suppressed or low-reliability value keeps its status."""
     flagged = (
-        Observation.objects.filter(is_current=True, status="u", area__code__startswith="E0")
+        Observation.objects.filter(release__is_current=True, status="u", area__code__startswith="E0")
         .select_related("indicator", "area", "period")
         .order_by("id")
         .first()

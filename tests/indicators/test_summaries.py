@@ -242,9 +242,9 @@ def test_scale_sums_the_numerators(api):
     refused = api.get(AGG.format("iod2025-income-score"), {"from_type": "LSOA", "to_type": "LAD", "method": "scale"})
     assert refused.status_code == 400 and "no numerators" in refused.json()["message"]
     income = Indicator.objects.get(slug="iod2025-income-score")
-    people = dict(Observation.objects.filter(indicator__slug="population-census-2021", is_current=True)
+    people = dict(Observation.objects.filter(indicator__slug="population-census-2021", release__is_current=True)
                   .values_list("area_id", "value"))
-    scores = list(Observation.objects.filter(indicator=income, is_current=True))
+    scores = list(Observation.objects.filter(indicator=income, release__is_current=True))
     for o in scores:
         o.numerator, o.denominator = round(o.value * people[o.area_id]), people[o.area_id]
     Observation.objects.bulk_update(scores, ["numerator", "denominator"], batch_size=5000)

@@ -97,7 +97,7 @@ def test_with_an_indicator_each_area_carries_its_published_value_rank_and_class(
         props = found[row["area_code"]]["properties"]
         assert (props["value"], props["lci"], props["uci"]) == (row["value"], row["lci"], row["uci"])
         stored = Observation.objects.get(indicator__slug=PAY, area__code=row["area_code"], period__label=row["period"],
-                                         is_current=True)
+                                         release__is_current=True)
         assert (props["rank"], props["rank_of"]) == (stored.rank, stored.rank_of)
     blackpool = found["E06000009"]["properties"]
     assert blackpool["value"] == 539.9 and blackpool["lci"] == 489.106208  # as published, no float noise

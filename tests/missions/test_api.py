@@ -145,7 +145,7 @@ def test_a_profile_is_rendered_once_per_data_version_and_follows_its_facts(api, 
         return next(r["value"] for r in rows if r["indicator"] == "gross-median-weekly-pay")
 
     pay_id = Indicator.objects.get(slug="gross-median-weekly-pay").id
-    Observation.objects.filter(area__code="E06000009", indicator_id=pay_id, is_current=True,
+    Observation.objects.filter(area__code="E06000009", indicator_id=pay_id, release__is_current=True,
                                value=539.9).update(value=123.4, lci=None, uci=None)
     profile_facts_rebuild(indicator_ids=[pay_id])  # as the load or edit that changed it does
     assert pay() == 539.9  # same data version: the rendered document

@@ -44,7 +44,7 @@ def test_every_dataset_with_a_title_and_a_licence(catalog):
     catalogue = URIRef(BASE + "catalog")
     assert (catalogue, RDF.type, DCAT.Catalog) in catalog
     listed = set(catalog.objects(catalogue, DCAT.dataset))
-    current = [d for d in Dataset.objects.all() if d.indicators.filter(observations__is_current=True).exists()]
+    current = [d for d in Dataset.objects.all() if d.releases.filter(is_current=True).exists()]
     assert len(listed) == len(current) + 1  # and the snapshot
     for dataset in current:
         node = URIRef(f"{BASE}datasets/{dataset.slug}/")
