@@ -51,6 +51,21 @@ def fresh_create(cursor, release_id: int) -> str:
     return table
 
 
+def rows_copy(cursor, *, into: str, release_id: int, source: int, except_indicators=()) -> int:
+    """Copy release `source`'s rows (but those of `except_indicators`) into the fresh table `into`
+    as rows of release `release_id`, with their ranks: a dataset's indicators a new file does not
+    hold are carried forward this way (indicators.ingest.loader). Returns the rows copied."""
+    return execute(cursor, sql.SQL("""
+        INSERT INTO {into}
+            (id, indicator_id, area_id, period_id, release_id, value, lci, uci, numerator, denominator,
+             status, note, rank, rank_of)
+        SELECT nextval(pg_get_serial_sequence({parent}, 'id')), o.indicator_id, o.area_id, o.period_id, %s,
+               o.value, o.lci, o.uci, o.numerator, o.denominator, o.status, o.note, o.rank, o.rank_of
+        FROM indicators_observation o WHERE o.release_id = %s AND NOT (o.indicator_id = ANY(%s))
+    """).format(into=sql.Identifier(into), parent=sql.Literal(PARENT)),
+        [int(release_id), int(source), list(except_indicators)]).rowcount
+
+
 def fresh_attach(cursor, release_id: int) -> None:
     """Indexes (one sort each), the partition bound as a validated check, then ATTACH."""
     table = partition_name(release_id)

@@ -322,7 +322,8 @@ class IndicatorLoader:
         _q(cursor, "DROP TABLE IF EXISTS stg_periods")
         _q(cursor, "CREATE TEMP TABLE stg_periods (ikey text, period text, period_id int) ON COMMIT DROP")
         copy_rows("stg_periods", ["ikey", "period", "period_id"], ((k, t, i) for (k, t), i in period_ids.items()))
-        table = sql.Identifier(partitions.fresh_create(cursor, release.id))
+        fresh = partitions.fresh_create(cursor, release.id)
+        table = sql.Identifier(fresh)
         # The insert's order is the rank window's (indicator, period, area type, value): no sort
         # beyond the one the ranks need.
         n = _q(cursor, sql.SQL("""
@@ -339,18 +340,9 @@ class IndicatorLoader:
         """).format(table=table, typed=sql.Identifier(self.typed), rank=RANK_SQL, rank_of=RANK_OF_SQL),
                 [release.id]).rowcount
         self.add("observations", n)
-        if previous is not None:
-            # The dataset's indicators this file does not hold (another of its files holds them).
-            n = _q(cursor, sql.SQL("""
-                INSERT INTO {table}
-                    (id, indicator_id, area_id, period_id, release_id, value, lci, uci, numerator, denominator,
-                     status, note, rank, rank_of)
-                SELECT nextval(pg_get_serial_sequence('indicators_observation', 'id')), o.indicator_id, o.area_id,
-                       o.period_id, %s, o.value, o.lci, o.uci, o.numerator, o.denominator, o.status, o.note,
-                       o.rank, o.rank_of
-                FROM indicators_observation o WHERE o.release_id = %s AND NOT (o.indicator_id = ANY(%s))
-            """).format(table=table), [release.id, previous, list(ind_ids.values())]).rowcount
-            self.add("copied_forward", n)
+        if previous is not None:  # the dataset's indicators this file does not hold (another file does)
+            self.add("copied_forward", partitions.rows_copy(cursor, into=fresh, release_id=release.id,
+                                                            source=previous, except_indicators=ind_ids.values()))
         partitions.fresh_attach(cursor, release.id)
         self.release = release
         return release
