@@ -19,6 +19,15 @@ key, so it is counted but not throttled:
 
 `SERVE_ARGS` are the gunicorn options the README's `make run` / `make serve` use.
 
+A hand-written SQL limit reads current values as the app does (indicators/current.py): each release
+is a partition of `indicators_observation`, and the current releases' ids are written into the
+statement's text as constants, `o.release_id = ANY(ARRAY[1,2,…]::int[])`, which PostgreSQL 15
+prunes partitions on when it plans the statement. `current_release_ids(conn)`,
+`current_predicate(conn, alias)` and `current_in(conn, text)` (the app's `CURRENT_RELEASE(o)` token)
+read the ids once, when the script builds its statement. The ids are never bound as a parameter of
+a prepared statement: a generic plan of `= ANY($1)` is planned over every partition, so the limit
+would be slower than the app and its ratio flattering.
+
 The opt-out, only to measure what quotas cost: `gunicorn_serving(..., quotas=False)`, or
 `LEVELUP_BENCH_QUOTAS=off` in the environment for every server started here. In-process requests
 (a script's own `django.setup()`, used to count and capture SQL) have no quota unless the script
@@ -31,6 +40,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -61,6 +71,30 @@ def app_session_options() -> str:
     from levelup_api.settings.base import DATABASES
 
     return DATABASES["default"]["OPTIONS"]["options"]
+
+
+def current_release_ids(conn) -> list[int]:
+    """The ids of the current releases (one per dataset that has one), read now on a psycopg
+    connection: what indicators.current.current_release_ids() gives the app."""
+    return list(conn.execute("SELECT coalesce(array_agg(id ORDER BY id), ARRAY[]::int[]) FROM indicators_release "
+                             "WHERE is_current").fetchone()[0])
+
+
+def current_predicate(conn, alias: str = "o", ids: Sequence[int] | None = None) -> str:
+    """The predicate that `alias` is a current observation, the ids written in as constants, as
+    indicators.current.current_sql() writes it (`ids`: already read; default: read them now)."""
+    ids = current_release_ids(conn) if ids is None else ids
+    return f"{alias}.release_id = ANY(ARRAY[{','.join(str(int(i)) for i in ids)}]::int[])"
+
+
+_CURRENT_TOKEN = re.compile(r"CURRENT_RELEASE\((\w+)\)")
+
+
+def current_in(conn, text: str) -> str:
+    """`text` with each `CURRENT_RELEASE(alias)` written as current_predicate(alias), the ids read
+    once for the whole text (indicators.current.current_in for a benchmark's own statements)."""
+    ids = current_release_ids(conn)
+    return _CURRENT_TOKEN.sub(lambda m: current_predicate(conn, m.group(1), ids), text)
 
 
 def free_port() -> int:

@@ -53,6 +53,7 @@ BENCHMARKS = (
     Bench("load", ("bench/load.py",)),
     Bench("observations", ("bench/observations.py",), scale=True),
     Bench("aggregate", ("bench/aggregate.py",), scale=True),
+    Bench("publish", ("bench/publish.py",), scale=True),
     Bench("profiles_scale", ("bench/profiles.py", "--database", "levelup_bench", "--area", "E01005061",
                              "--lsoa", "E01000001"), scale=True),
     Bench("load_scale", ("bench/load.py", "--database", "levelup_bench", "--no-replica"), scale=True),
