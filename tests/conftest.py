@@ -114,24 +114,20 @@ def written(bulk_session, django_db_blocker):
 @pytest.fixture(autouse=True)
 def current_releases_restored(request):
     """A test's transaction is rolled back, and with it any release it made current; some tests start
-    the data version afresh (fresh_counters). After either, the next test that uses the database
-    first reads the data version and the current releases this process keeps (indicators.current)
-    again, from what is committed (its own transaction is open and still empty here), so that its
-    statement counts see them as a server would."""
+    the data version afresh (fresh_counters); a test's manage.py commits loads. So each test that uses
+    the database first reads the data version and the current releases this process keeps
+    (indicators.current) again, from what is committed (its own transaction is open and still empty
+    here), so that its statement counts see them as a server would."""
     from indicators.current import current_changed_since_reset
-    from levelup_api.core import caching
 
-    stale = request.config.stash.get(_STALE, False) or caching._cache["at"] == float("-inf")
+    # Always, for a test that uses the database: another process (a test's manage.py) may have
+    # committed a load since, which a server would hear of from its listener.
     uses_db = request.node.get_closest_marker("django_db") is not None or bool(
         {"db", "transactional_db", "api"} & set(request.fixturenames))
-    if stale and uses_db:
+    if uses_db:
         marker = request.node.get_closest_marker("django_db")
         transactional = "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
         request.getfixturevalue("transactional_db" if transactional else "db")
         _versions_read()
-        stale = False
     yield
-    request.config.stash[_STALE] = stale or current_changed_since_reset()
-
-
-_STALE = pytest.StashKey[bool]()
+    current_changed_since_reset()

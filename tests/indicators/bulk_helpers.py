@@ -50,8 +50,11 @@ def bulk_files_current(written: Written, django_db_blocker) -> Written:
     with django_db_blocker.unblock():
         outcomes = {o.name: o for o in bulk_refresh(datasets=SLUGS)}
         assert all(o.state != "failed" for o in outcomes.values()), outcomes
+        # The files of the current releases (a release a reload replaced keeps its own until it is
+        # dropped, which may wait for a later load: indicators.partitions.partition_retire).
         records = [
-            r for r in BulkFile.objects.select_related("dataset") if r.dataset is None or r.dataset.slug in SLUGS
+            r for r in BulkFile.objects.select_related("dataset", "release")
+            if r.dataset is None or (r.dataset.slug in SLUGS and r.release.is_current)
         ]
     written.outcomes = outcomes
     written.files = {(r.dataset.slug if r.dataset else "snapshot", r.format): bulk_path(r) for r in records}
