@@ -41,7 +41,10 @@ def _take(value, version) -> None:
     ids, rows = json.loads(value) if isinstance(value, str | bytes) else value
     # By id and by slug (the statements that name an indicator by its slug).
     by_indicator = {key: release for i, slug, release in rows for key in (i, slug)}
-    _cache.update(version=version, ids=tuple(ids), by_indicator=by_indicator)
+    # The version last: a request thread that sees it sees the ids read with it (the listener's
+    # thread writes these while requests read them).
+    _cache.update(ids=tuple(ids), by_indicator=by_indicator)
+    _cache["version"] = version
 
 
 if all(take is not _take for _, take in VERSION_COMPANIONS):
