@@ -15,7 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from levelup_api.core.admin import ReadOnlyAdminMixin
 
 from .models import Coverage, Dataset, Indicator, Observation, Period, Publisher, Release
-from .services import indicator_rules_changed, release_currency_set, release_state_set
+from .services import indicator_rules_changed, release_currency_set, releases_state_set
 from .uploads import UPLOAD_DIR, upload_confirm, upload_preview
 
 
@@ -95,10 +95,8 @@ class ReleaseAdmin(SimpleHistoryAdmin):
             release_currency_set(dataset_id=obj.dataset_id)
 
     def _set_state(self, request, queryset, state):
-        datasets = set()
-        for release in queryset:  # each a one-row update, with its history (the data version moves)
-            release_state_set(release=release, state=state)
-            datasets.add(release.dataset_id)
+        datasets = set(queryset.values_list("dataset_id", flat=True))
+        releases_state_set(releases=queryset, state=state)  # each a one-row update, with its history
         self.message_user(request, f"{len(datasets)} dataset(s) now serve their newest published release.")
 
     @admin.action(description="Publish: serve these releases' values")

@@ -150,11 +150,22 @@ class _FilesAfter:
 
 def release_state_set(*, release: Release, state: str) -> bool:
     """Publish a release, or take it back to draft, and let the newest published one be current."""
+    return bool(releases_state_set(releases=[release], state=state))
+
+
+def releases_state_set(*, releases, state: str) -> set[int]:
+    """Publish releases, or take them back to draft (the admin's actions), each a one-row update with
+    its history; then, once per dataset, let the newest published release be current (so the derived
+    tables of a dataset are rebuilt once, however many of its releases changed). Returns the datasets
+    whose current release changed."""
     with transaction.atomic():
-        if release.state != state:
-            release.state = state
-            release.save(update_fields=["state"])
-        return release_currency_set(dataset_id=release.dataset_id)
+        datasets = set()
+        for release in releases:
+            if release.state != state:
+                release.state = state
+                release.save(update_fields=["state"])
+            datasets.add(release.dataset_id)
+        return {d for d in sorted(datasets) if release_currency_set(dataset_id=d)}
 
 
 def releases_retire(*, dataset_id: int, replaced: list[int] = ()) -> list[int]:

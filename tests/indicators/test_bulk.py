@@ -282,7 +282,7 @@ def test_a_failure_mid_stream_stops_the_copy_and_records_nothing(written, tmp_pa
 def test_publishing_rewrites_the_files_once_committed(written, tmp_path, django_capture_on_commit_callbacks):
     """Unpublishing pay's release (the admin's action): once committed, the snapshot is written again
     without pay's rows, and pay's files stay under its release, which is still held."""
-    from indicators.services import release_state_set
+    from indicators.services import releases_state_set
 
     pay = Release.objects.get(
         dataset__slug="gross-median-weekly-pay", id=written.release_ids["gross-median-weekly-pay"]
@@ -291,8 +291,8 @@ def test_publishing_rewrites_the_files_once_committed(written, tmp_path, django_
     current = Observation.objects.filter(release__is_current=True).count()
     with levelup(BULK_DIR=tmp_path, BULK_ON_LOAD=True):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            for release in Release.objects.filter(dataset__slug="gross-median-weekly-pay"):
-                release_state_set(release=release, state=Release.State.DRAFT)
+            releases_state_set(releases=Release.objects.filter(dataset__slug="gross-median-weekly-pay"),
+                               state=Release.State.DRAFT)
         # Three releases unpublished in one transaction: the files are written once, after it.
         assert len([c for c in callbacks if getattr(c, "dataset_id", None) == pay.dataset_id]) == 1
         snapshot = BulkFile.objects.get(release__isnull=True, format="parquet")
