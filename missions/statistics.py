@@ -13,6 +13,7 @@ HIGHER, LOWER, NEUTRAL = "higher_is_better", "lower_is_better", "neutral"
 LEVELS = (95.0, 99.8)  # the confidence levels Fingertips uses; 95 is the default
 DEFAULT_LEVEL = 95.0
 TREND_POINTS = 5
+TREND_MIN_POINTS = 3  # fewer points with a value: not enough data for a trend
 QUINTILE_MIN_AREAS = 5  # fewer areas than quintiles: no placement (FingertipsNext's rule)
 
 # comparison_method values
@@ -231,7 +232,7 @@ def trend(points: list[Point], polarity: str, *, measure: str = "", level: float
     - else intervals at both ends (at `level`): a change only when they do not overlap;
     - else a monotonic change: every step the same way (Mann-Kendall's S at its maximum).
     Fewer than three points: not enough data, no method."""
-    if len(points) < 3:
+    if len(points) < TREND_MIN_POINTS:
         return "not enough data", None
     kind = {"percentage": "proportion", "rate": "rate"}.get(measure)
     first, last = points[0], points[-1]
