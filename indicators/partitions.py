@@ -32,6 +32,14 @@ INDEX_COLUMNS = {
 }
 
 
+def id_sequence(cursor) -> sql.Composable:
+    """The observation id sequence, as a regclass constant for `nextval({})`: resolved once, since
+    `nextval(pg_get_serial_sequence(…))` looks the sequence up again on every row (3.0 s of
+    810,120 rows, against 0.3 s for the ids themselves)."""
+    name = execute(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [PARENT]).fetchone()[0]
+    return sql.SQL("{}::regclass").format(sql.Literal(name))
+
+
 def partition_name(release_id: int) -> str:
     return f"{PARENT}_r{int(release_id)}"
 
@@ -59,10 +67,10 @@ def rows_copy(cursor, *, into: str, release_id: int, source: int, except_indicat
         INSERT INTO {into}
             (id, indicator_id, area_id, period_id, release_id, value, lci, uci, numerator, denominator,
              status, note, rank, rank_of)
-        SELECT nextval(pg_get_serial_sequence({parent}, 'id')), o.indicator_id, o.area_id, o.period_id, %s,
+        SELECT nextval({sequence}), o.indicator_id, o.area_id, o.period_id, %s,
                o.value, o.lci, o.uci, o.numerator, o.denominator, o.status, o.note, o.rank, o.rank_of
         FROM indicators_observation o WHERE o.release_id = %s AND NOT (o.indicator_id = ANY(%s))
-    """).format(into=sql.Identifier(into), parent=sql.Literal(PARENT)),
+    """).format(into=sql.Identifier(into), sequence=id_sequence(cursor)),
         [int(release_id), int(source), list(except_indicators)]).rowcount
 
 

@@ -322,6 +322,9 @@ class IndicatorLoader:
         _q(cursor, "DROP TABLE IF EXISTS stg_periods")
         _q(cursor, "CREATE TEMP TABLE stg_periods (ikey text, period text, period_id int) ON COMMIT DROP")
         copy_rows("stg_periods", ["ikey", "period", "period_id"], ((k, t, i) for (k, t), i in period_ids.items()))
+        # Their sizes, or the planner takes them for a thousand rows each and sorts the staged rows
+        # for a merge join with them (1.2 s of 810,120 rows) instead of hashing these few.
+        _q(cursor, "ANALYZE stg_keys; ANALYZE stg_periods")
         fresh = partitions.fresh_create(cursor, release.id)
         table = sql.Identifier(fresh)
         # The insert's order is the rank window's (indicator, period, area type, value): no sort
@@ -329,7 +332,7 @@ class IndicatorLoader:
         n = _q(cursor, sql.SQL("""
             INSERT INTO {table}
                 (id, indicator_id, area_id, period_id, release_id, value, lci, uci, status, note, rank, rank_of)
-            SELECT nextval(pg_get_serial_sequence('indicators_observation', 'id')), k.indicator_id, a.id,
+            SELECT nextval({sequence}), k.indicator_id, a.id,
                    p.period_id, %s, s.value, s.lci, s.uci, s.status, s.note, {rank}, {rank_of}
             FROM {typed} s JOIN stg_keys k ON k.ikey = s.ikey JOIN stg_periods p ON p.ikey = s.ikey AND p.period = s.period
             JOIN geographies_area a ON a.code = s.code
@@ -337,7 +340,8 @@ class IndicatorLoader:
             WINDOW w AS (PARTITION BY k.indicator_id, p.period_id, a.area_type_id
                          ORDER BY CASE WHEN i.polarity = 'lower_is_better' THEN -s.value ELSE s.value END DESC NULLS LAST),
                    wall AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-        """).format(table=table, typed=sql.Identifier(self.typed), rank=RANK_SQL, rank_of=RANK_OF_SQL),
+        """).format(table=table, typed=sql.Identifier(self.typed), rank=RANK_SQL, rank_of=RANK_OF_SQL,
+                     sequence=partitions.id_sequence(cursor)),
                 [release.id]).rowcount
         self.add("observations", n)
         if previous is not None:  # the dataset's indicators this file does not hold (another file does)
