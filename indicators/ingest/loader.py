@@ -44,18 +44,19 @@ RANK_OF_SQL = sql.SQL("""CASE WHEN s.value IS NOT NULL THEN
                                   ELSE count(s.value) OVER wall END END""")
 
 
-def _ci_noise_free(raw: sql.Composable, value: sql.Composable) -> sql.Composable:
+def _ci_noise_free(bound: str) -> sql.Composable:
     """A CI bound typed without the binary noise some publishers print (ELS pay: 563.8392719999999,
-    computed as value + 1.96 SE). float8 -> numeric keeps 15 significant digits, all a float8 holds
-    exactly, so it gives back any source text of up to 15 digits unchanged and tells noise apart;
-    a noisy bound is rounded to its value's decimals plus precision.CI_EXTRA_PLACES (2). Values
-    are typed as `x::float8::numeric::float8`, which only ever drops noise (migration 0004 does
-    the same for loaded databases; the raw text stays in the release's file, line `_line`)."""
-    return sql.SQL(
-        "coalesce(CASE WHEN {raw}::float8::numeric::float8 <> {raw}::float8 AND {value} ~ {num} "
-        "THEN round({raw}::float8::numeric, min_scale(({value})::float8::numeric) + {extra})::float8 END, "
-        "{raw}::float8::numeric::float8)").format(raw=raw, value=value, num=sql.Literal(NUMBER),
-                                                   extra=sql.Literal(CI_EXTRA_PLACES))
+    computed as value + 1.96 SE), from the staged columns `f<bound>` (the bound as float8), `n<bound>`
+    (that as numeric) and `nv` (the value as numeric). float8 -> numeric keeps 15 significant digits,
+    all a float8 holds exactly, so it gives back any source text of up to 15 digits unchanged and
+    tells noise apart; a noisy bound is rounded to its value's decimals plus precision.CI_EXTRA_PLACES
+    (2). Values are typed as `x::float8::numeric::float8`, which only ever drops noise (migration 0004
+    does the same for loaded databases; the raw text stays in the release's file, line `_line`).
+    Each text is parsed once and converted to numeric once (they were three parses and two
+    conversions a bound)."""
+    f, n = sql.Identifier(f"f{bound}"), sql.Identifier(f"n{bound}")
+    return sql.SQL("CASE WHEN {n}::float8 <> {f} AND nv IS NOT NULL THEN round({n}, min_scale(nv) + {extra})::float8 "
+                   "ELSE {n}::float8 END").format(f=f, n=n, extra=sql.Literal(CI_EXTRA_PLACES))
 
 
 _q = execute
@@ -157,16 +158,20 @@ class IndicatorLoader:
                             WHEN raw_uci IS NOT NULL AND uci IS NULL AND NOT lower(raw_uci) = ANY({markers}) THEN 'uci'
                        END AS not_number
                 FROM (
-                    SELECT n.*,
-                           CASE WHEN {number} ~ {num} THEN ({number})::float8::numeric::float8 END AS value,
-                           CASE WHEN raw_lci ~ {num} THEN {lci_clean} END AS lci,
-                           CASE WHEN raw_uci ~ {num} THEN {uci_clean} END AS uci
-                    FROM ({select} OFFSET 0) n OFFSET 0) t
+                    SELECT g.*, nv::float8 AS value, {lci_clean} AS lci, {uci_clean} AS uci
+                    FROM (
+                        SELECT f.*, fv::numeric AS nv, fl::numeric AS nl, fu::numeric AS nu
+                        FROM (
+                            SELECT n.*, CASE WHEN {number} ~ {num} THEN ({number})::float8 END AS fv,
+                                   CASE WHEN raw_lci ~ {num} THEN raw_lci::float8 END AS fl,
+                                   CASE WHEN raw_uci ~ {num} THEN raw_uci::float8 END AS fu
+                            FROM ({select} OFFSET 0) n OFFSET 0) f
+                        OFFSET 0) g
+                    OFFSET 0) t
                 OFFSET 0
             ) c
         """).format(select=select, number=number, codes=sql.Literal(sorted(STATUS_CODES)),
-                    lci_clean=_ci_noise_free(sql.SQL("raw_lci"), number),
-                    uci_clean=_ci_noise_free(sql.SQL("raw_uci"), number),
+                    lci_clean=_ci_noise_free("l"), uci_clean=_ci_noise_free("u"),
                     markers=sql.Literal(sorted(SUPPRESSION_MARKERS)), num=sql.Literal(NUMBER),
                     marker_status=sql.Literal(orjson.dumps(SUPPRESSION_MARKERS).decode())))
         if self.spec.skip:
