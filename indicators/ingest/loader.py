@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from psycopg import sql
 
 from geographies.ingest.loader import GSS
@@ -22,6 +22,7 @@ from .spec import IndicatorSource
 # What a reload of a release's label calls the release it replaces, until that one is dropped
 # after the commit (indicators.services.releases_retire finds it by this).
 REPLACED_MARK = " (replaced by a reload, #"
+UNIQUE_VIOLATION = "23505"  # the release's unique index met a repeated indicator, area and period
 
 NUMBER = r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"
 # Markers ONS and others put in value cells instead of a number; the value is then null and
@@ -193,8 +194,7 @@ class IndicatorLoader:
 
     # -- validation ------------------------------------------------------------------------
     def validate(self, cursor) -> None:
-        """Row checks in one scan of the typed rows, then repeats: identical ones collapsed (ELS
-        lists some areas under two geography labels with the same figures), differing ones fail."""
+        """Row checks in one scan of the typed rows (repeats are `repeats_collapse`'s)."""
         cols = self.spec.columns
         self.checks_run(cursor, [
             ("code IS NULL", "''", cols.get("code", self.spec.code_column), "missing area code", []),
@@ -206,31 +206,49 @@ class IndicatorLoader:
             ("lci > uci", "raw_lci || ' > ' || raw_uci", cols.get("lci", "lci"),
              "lower confidence limit above the upper one", []),
         ])
-        # Most files have no repeats: one hashed pass says so, and the sort that collapses them is
-        # only paid by the files that need it.
-        repeats = _q(cursor, "SELECT EXISTS (SELECT 1 FROM stg_obs GROUP BY ikey, code, period "
-                             "HAVING count(*) > 1)").fetchone()[0]
         self.typed = "stg_obs"
-        if repeats:
-            dup = _q(cursor, "SELECT max(_line), ikey || ' / ' || code || ' / ' || period FROM stg_obs "
-                             "GROUP BY ikey, code, period HAVING count(DISTINCT (raw_value, raw_lci, raw_uci, raw_status)) > 1 "
-                             "ORDER BY 1 LIMIT 1").fetchone()
-            if dup:
-                self.fail("duplicate row for this indicator, area and period with different figures", dup[0],
-                          cols.get("code", self.spec.code_column), dup[1])
-            _q(cursor, "DROP TABLE IF EXISTS stg_typed")
-            _q(cursor, "CREATE TEMP TABLE stg_typed ON COMMIT DROP AS SELECT DISTINCT ON (ikey, code, period) * "
-                       "FROM stg_obs ORDER BY ikey, code, period, _line")
-            _q(cursor, "ANALYZE stg_typed")
-            self.typed = "stg_typed"
+        self.typed_count(cursor)
+
+    def typed_count(self, cursor) -> None:
+        """The rows to write (`self.typed`), with how many are suppressed and lost their CI."""
         row = _q(cursor, sql.SQL("SELECT count(*) FILTER (WHERE value IS NULL), count(*) FILTER (WHERE ci_dropped), "
                                  "count(*) FROM {}").format(sql.Identifier(self.typed))).fetchone()
         self.typed_rows = row[2]
-        self.add("suppressed_values", row[0])
-        self.add("ci_dropped_not_containing_value", row[1])
-        if repeats:
-            self.add("identical_repeats_collapsed",
-                     _q(cursor, "SELECT count(*) FROM stg_obs").fetchone()[0] - self.typed_rows)
+        for key, n in (("suppressed_values", row[0]), ("ci_dropped_not_containing_value", row[1])):
+            self.counts.pop(key, None)
+            self.add(key, n)
+
+    def repeats_collapse(self, cursor, period_ids: dict[tuple[str, str], int]) -> None:
+        """Repeats of an indicator, area and period: identical ones collapsed (ELS lists some areas
+        under two geography labels with the same figures), differing ones fail. Run only when the
+        release's unique index found a repeat (`load`): most files have none, and looking for them
+        in every file was a hashed pass over all its rows (25 s of 10.7 million)."""
+        cols = self.spec.columns
+        dup = _q(cursor, "SELECT max(_line), ikey || ' / ' || code || ' / ' || period FROM stg_obs "
+                         "GROUP BY ikey, code, period HAVING count(DISTINCT (raw_value, raw_lci, raw_uci, raw_status)) > 1 "
+                         "ORDER BY 1 LIMIT 1").fetchone()
+        if dup:
+            self.fail("duplicate row for this indicator, area and period with different figures", dup[0],
+                      cols.get("code", self.spec.code_column), dup[1])
+        _q(cursor, "DROP TABLE IF EXISTS stg_typed")
+        _q(cursor, "CREATE TEMP TABLE stg_typed ON COMMIT DROP AS SELECT DISTINCT ON (ikey, code, period) * "
+                   "FROM stg_obs ORDER BY ikey, code, period, _line")
+        _q(cursor, "ANALYZE stg_typed")
+        self.typed = "stg_typed"
+        staged = self.typed_rows
+        self.typed_count(cursor)
+        # What is left repeated is one key written two ways: two spellings of one period.
+        keys = list(period_ids.items())
+        twice = _q(cursor, """
+            SELECT max(s._line), s.ikey || ' / ' || s.code || ' / ' || string_agg(DISTINCT s.period, ' = ')
+            FROM stg_typed s JOIN unnest(%s::text[], %s::text[], %s::int[]) p(ikey, period, period_id)
+                 ON p.ikey = s.ikey AND p.period = s.period
+            GROUP BY s.ikey, s.code, p.period_id HAVING count(*) > 1 ORDER BY 1 LIMIT 1""",
+                   [[k for (k, _), _ in keys], [t for (_, t), _ in keys], [i for _, i in keys]]).fetchone()
+        if twice:
+            self.fail("duplicate row for this indicator, area and period (the period written two ways)", twice[0],
+                      cols.get("period", "period"), twice[1])
+        self.add("identical_repeats_collapsed", staged - self.typed_rows)
 
     def resolve_areas(self, cursor) -> None:
         """Codes must be known areas; codes of types that only statistics files carry are created."""
@@ -367,7 +385,16 @@ class IndicatorLoader:
             self.validate(cursor)
             self.resolve_areas(cursor)
             periods = self.resolve_periods(cursor)
-            self.merge(cursor, periods)
+            counts = dict(self.counts)
+            try:
+                with transaction.atomic():  # a savepoint: a repeat undoes the merge, nothing else
+                    self.merge(cursor, periods)
+            except IntegrityError as exc:
+                if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+                    raise
+                self.counts = counts
+                self.repeats_collapse(cursor, periods)
+                self.merge(cursor, periods)
         return self.counts
 
 

@@ -50,6 +50,37 @@ def test_conflicting_duplicate(tmp_path):
     assert "different figures" in msg and "K02000001" in msg
 
 
+def test_a_period_written_two_ways_in_one_file(tmp_path):
+    """Two spellings of one period are one key: the release's unique index finds the repeat, and
+    the error names the line, the period column and both spellings."""
+    def mutate(raw):
+        lines = raw.split(b"\n")
+        first = lines[1].replace(b",2025-04-30,", b",2025-04-30/P1D,")
+        return b"\n".join([lines[0], first, *lines[2:]]).rstrip(b"\n") + b"\n" + \
+            first.replace(b",2025-04-30/P1D,", b",2025-04-30T00:00:00/P1D,") + b"\n"
+    msg = load_error(els_copy(tmp_path, mutate))
+    assert "the period written two ways" in msg and "column period" in msg
+    assert "K02000001" in msg and "2025-04-30/P1D = 2025-04-30T00:00:00/P1D" in msg
+
+
+def test_identical_repeats_are_collapsed_and_counted(tmp_path):
+    """An identical repeat is dropped, not an error (ELS lists some areas twice with the same
+    figures): the release holds each key once."""
+    from indicators.ingest.spec import sources_all
+    from indicators.services import release_load
+
+    def mutate(raw):
+        lines = raw.rstrip(b"\n").split(b"\n")
+        return b"\n".join([*lines, lines[1], lines[2]]) + b"\n"
+    data_dir = els_copy(tmp_path, mutate)
+    spec = next(s for s in sources_all(data_dir) if s.name == "els-gross-median-weekly-pay")
+    loader = release_load(spec, data_dir, files=False)
+    rows = data_path(PAY).read_bytes().rstrip(b"\n").count(b"\n")  # data rows of the real file
+    assert loader.counts["identical_repeats_collapsed"] == 2
+    assert loader.counts["observations"] == rows
+    assert Observation.objects.filter(release=loader.release).count() == rows
+
+
 def test_unmapped_indicator(tmp_path):
     msg = load_error(els_copy(tmp_path, lambda raw: raw.replace(b"Gross median weekly pay", b"Gross mean weekly pay", 1)))
     assert "indicator not in this source's mapping" in msg and "Gross mean weekly pay" in msg
