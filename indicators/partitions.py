@@ -26,8 +26,9 @@ RETIRE_WAIT = "5s"
 # The parent's partitioned indexes, and every partition's (indicators.models.Observation.Meta names
 # the parent's): one row per indicator, period and area in each release (so one current value per
 # key holds by construction, with one current release per dataset), and an area's values.
+UNIQUE_INDEX = "observation_one_per_release"
 INDEX_COLUMNS = {
-    "observation_one_per_release": ("UNIQUE ", "indicator_id, period_id, area_id, release_id"),
+    UNIQUE_INDEX: ("UNIQUE ", "indicator_id, period_id, area_id, release_id"),
     "observation_area": ("", "area_id, indicator_id, period_id"),
 }
 

@@ -63,6 +63,15 @@ def _ci_noise_free(bound: str) -> sql.Composable:
 _q = execute
 
 
+def _repeat_found(exc: IntegrityError) -> bool:
+    """Whether the error is the release's unique index meeting a repeated key (and not another
+    constraint, which the load reports as it is)."""
+    cause = exc.__cause__
+    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None) or ""
+    return getattr(cause, "sqlstate", None) == UNIQUE_VIOLATION and constraint.endswith(
+        "_" + partitions.UNIQUE_INDEX.removeprefix("observation_"))
+
+
 class IndicatorLoader:
     def __init__(self, spec: IndicatorSource, data_dir: Path, state: str = Release.State.PUBLISHED):
         self.spec = spec
@@ -390,7 +399,7 @@ class IndicatorLoader:
                 with transaction.atomic():  # a savepoint: a repeat undoes the merge, nothing else
                     self.merge(cursor, periods)
             except IntegrityError as exc:
-                if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+                if not _repeat_found(exc):
                     raise
                 self.counts = counts
                 self.repeats_collapse(cursor, periods)
