@@ -93,16 +93,10 @@ def current_changed() -> None:
     """The current releases change in this transaction: read them again now, and once it ends,
     committed (the data version moves too) or rolled back (the ids read inside it were never true)."""
     current_forget()
-    _cache["changed"] = True
     if not any(f is current_forget for _, f, _ in connection.run_on_commit):  # once per transaction
         transaction.on_commit(current_forget)
     # A rollback runs no on_commit hook: the loader and the services forget on the way out of a
     # failure too (indicators.services.release_load), and the tests after a test that changed them.
-
-
-def current_changed_since_reset() -> bool:
-    """Whether current_changed ran since the last call (the tests' check after each test)."""
-    return bool(_cache.pop("changed", False))
 
 
 def current_sql(alias: str = "o", indicators=None) -> str:

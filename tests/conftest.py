@@ -118,8 +118,6 @@ def current_releases_restored(request):
     the database first reads the data version and the current releases this process keeps
     (indicators.current) again, from what is committed (its own transaction is open and still empty
     here), so that its statement counts see them as a server would."""
-    from indicators.current import current_changed_since_reset
-
     # Always, for a test that uses the database: another process (a test's manage.py) may have
     # committed a load since, which a server would hear of from its listener.
     uses_db = request.node.get_closest_marker("django_db") is not None or bool(
@@ -130,4 +128,3 @@ def current_releases_restored(request):
         request.getfixturevalue("transactional_db" if transactional else "db")
         _versions_read()
     yield
-    current_changed_since_reset()
